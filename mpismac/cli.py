@@ -1,0 +1,119 @@
+"""The command line: run, validate, report. Exit status: 0 finished, 3 stopped early and
+resumable, 2 bad scenario or usage (a message, no traceback), 1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import UserError
+
+COMMANDS = ("run", "validate", "report")
+log = logging.getLogger("mpismac")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mpismac",
+        description="SMAC-style Bayesian optimization that runs natively on MPI.",
+        epilog="`python -m mpismac SCENARIO.yaml` is short for `python -m mpismac run SCENARIO.yaml`.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run or resume a scenario")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario key (value read as YAML); repeatable")
+    run.add_argument("--fresh", action="store_true", help="move an existing run folder aside and start over")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    val = sub.add_parser("validate", help="check a scenario and import its target; runs nothing")
+    val.add_argument("scenario")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    rep = sub.add_parser("report", help="summarize a run folder (also while it runs)")
+    rep.add_argument("run_dir")
+    rep.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _launched_ranks() -> int:
+    """How many ranks the MPI launcher started, from its environment (mpi4py is not imported)."""
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 1
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .api import optimize
+    from .scenario import Scenario
+
+    if _launched_ranks() > 1:
+        raise UserError("the MPI master-worker runtime is not built yet in this version of mpismac: "
+                        "run `python -m mpismac SCENARIO.yaml` without mpiexec")
+    scenario = Scenario.from_yaml(args.scenario, args.overrides)
+    if scenario.target is None:
+        raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
+    result = optimize(scenario.target, scenario, fresh=args.fresh, show_progress=not args.quiet)
+    cost = "-" if result.cost is None else ", ".join(f"{c:.6g}" for c in result.cost)
+    print(f"incumbent cost {cost}: {result.incumbent}")
+    print(f"run folder {result.path} ({result.n_finished} trials, stopped by {result.stopped_by})")
+    return result.exit_code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .execution import ChildExecutor, Limits
+    from .scenario import Scenario
+
+    scenario = Scenario.from_yaml(args.scenario, args.overrides)
+    if scenario.target is None:
+        raise UserError(f"{args.scenario}: key 'target': is required")
+    if scenario.target.kind == "function":
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            executor = ChildExecutor(scenario.target, scenario.configspace, scenario.objectives,
+                                     scenario.crash_cost, Limits(threads=scenario.trial_threads),
+                                     Path(tmp) / "validate.out")
+            try:
+                executor.start(timeout=300)
+            finally:
+                executor.close()
+    elif not os.access(scenario.target.argv[0], os.X_OK) and "/" in scenario.target.argv[0]:
+        raise UserError(f"{args.scenario}: key 'target': {scenario.target.argv[0]} is not executable")
+    print(f"{args.scenario}: OK — {len(scenario.configspace)} hyperparameters, target "
+          f"{scenario.target.describe()} ({scenario.target.kind}), facade {scenario.facade}, "
+          f"{scenario.n_trials} trials, run folder {scenario.run_dir}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import format_text, summarize
+
+    summary = summarize(args.run_dir)
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_text(summary))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S")
+    logging.getLogger("mpismac").setLevel(logging.INFO)
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"mpismac: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The trial process. Started by exec (never forked from an MPI rank), it imports the target
+once and then runs one trial per request it reads, until its request pipe closes.
+
+Protocol, one JSON object per line: the rank sends a setup record, the child answers
+`{"ready": true, "sentinel": pid}` or `{"ready": false, "error": text}`; then each request
+`{"trial_id", "config", "seed", "instance", "budget"}` is answered by
+`{"trial_id", "status", "cost", "info", "cpu_time"}`.
+
+A sentinel process, forked before anything is imported, blocks on a pipe only the rank can
+write to; when the rank dies for any reason, the pipe closes and the sentinel kills the whole
+process group, target's children included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+_PR_SET_CHILD_SUBREAPER = 36
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    """Shutdown is the rank's decision; a handler (not SIG_IGN) keeps exec'd programs' defaults."""
+
+
+def _start_sentinel(lifeline: int) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the sentinel: hold nothing but the lifeline, wait for it to close, kill the group
+        for fd in range(3, 256):
+            if fd != lifeline:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        while os.read(lifeline, 4096):
+            pass
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
+def _reap() -> None:
+    """As a subreaper this process inherits orphaned grandchildren; collect the dead ones."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+class _Runner:
+    """Runs trials of one target in this process."""
+
+    def __init__(self, setup: dict[str, Any]):
+        from ..space import configspace_from_json
+        from ..target import TargetSpec, accepted_arguments, load_function
+
+        for entry in reversed(setup.get("sys_path", [])):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        self.spec = TargetSpec.from_dict(setup["target"])
+        self.objectives = setup["objectives"]
+        self.features = setup.get("instance_features") or {}
+        self.cs = configspace_from_json(setup["configspace"])
+        if self.spec.kind == "function":
+            self.fn = load_function(self.spec)
+            self.accepted = accepted_arguments(self.fn)
+
+    def run(self, req: dict[str, Any]) -> dict[str, Any]:
+        from ..trial import Status
+
+        header = (f"--- trial {req['trial_id']} config {req.get('config_id')} seed {req['seed']}"
+                  f" instance {req['instance']} budget {req['budget']} at {time.ctime()}\n")
+        sys.stdout.write(header)
+        sys.stdout.flush()
+        t0 = os.times()
+        try:
+            if self.spec.kind == "command":
+                status, cost, info = self._run_command(req)
+            else:
+                status, cost, info = self._run_function(req)
+        except SystemExit as exc:
+            status, cost, info = Status.CRASHED, [], {"error": f"the target called sys.exit({exc.code!r})"}
+        except BaseException as exc:  # the target's own failure, whatever it is
+            status, cost = Status.CRASHED, []
+            info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        t1 = os.times()
+        cpu = (t1.user - t0.user) + (t1.system - t0.system) + (t1.children_user - t0.children_user) \
+            + (t1.children_system - t0.children_system)
+        return {"trial_id": req["trial_id"], "status": int(status), "cost": list(cost),
+                "info": info, "cpu_time": cpu}
+
+    def _run_function(self, req: dict[str, Any]):
+        from ..target import TargetResultError, call_function, normalize_result
+        from ..trial import Status
+
+        from ConfigSpace import Configuration
+
+        config = Configuration(self.cs, values=req["config"])
+        raw = call_function(self.fn, self.accepted, config, req["seed"], req["instance"], req["budget"])
+        try:
+            cost, info = normalize_result(raw, self.objectives)
+        except TargetResultError as exc:
+            return Status.CRASHED, [], {"error": f"the target's result is not usable: {exc}"}
+        return Status.SUCCESS, cost, info
+
+    def _run_command(self, req: dict[str, Any]):
+        from ..target import TargetResultError, command_argv, parse_command_output
+        from ..trial import Status
+
+        argv = command_argv(self.spec, req["config"], req["seed"], req["instance"],
+                            self.features.get(req["instance"]), req["budget"])
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                errors="replace")
+        out, _ = proc.communicate()
+        sys.stdout.write(out)
+        info: dict[str, Any] = {"returncode": proc.returncode}
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name
+            return Status.CRASHED, [], {**info, "error": f"the command was killed by {name}"}
+        try:
+            status, cost, parsed = parse_command_output(out, self.objectives)
+        except TargetResultError as exc:
+            tail = out.strip().splitlines()[-5:]
+            return Status.CRASHED, [], {**info, "error": f"exit code {proc.returncode}: {exc}",
+                                        "output_tail": tail}
+        return status, cost, {**info, **parsed}
+
+
+def main() -> None:
+    request_fd, result_fd, lifeline = (int(a) for a in sys.argv[1:4])
+    for sig in SHUTDOWN_SIGNALS:
+        signal.signal(sig, _ignore)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    sentinel = _start_sentinel(lifeline)
+    os.close(lifeline)
+    requests = os.fdopen(request_fd, "rb")
+    results = os.fdopen(result_fd, "wb")
+
+    def send(obj: dict[str, Any]) -> None:
+        results.write(json.dumps(obj, default=repr).encode() + b"\n")
+        results.flush()
+
+    setup = json.loads(requests.readline())
+    try:
+        runner = _Runner(setup)
+    except BaseException as exc:
+        send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        sys.exit(1)
+    send({"ready": True, "sentinel": sentinel})
+    for line in requests:
+        _reap()
+        send(runner.run(json.loads(line)))
+    _reap()
+
+
+if __name__ == "__main__":
+    main()

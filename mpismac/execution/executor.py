@@ -1,0 +1,304 @@
+"""The rank's side of trial execution: start the trial process, send trials, enforce limits.
+
+`submit` hands a trial over and returns at once; `poll` waits a little for its outcome while
+watching the walltime and the resident memory of the whole process tree. This shape lets any
+runtime (serial loop, MPI worker) keep its own main loop and stay responsive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ConfigSpace import Configuration, ConfigurationSpace
+
+from ..errors import TargetLoadError
+from ..space import configspace_to_json
+from ..target import (
+    TargetResultError,
+    TargetSpec,
+    accepted_arguments,
+    call_function,
+    function_spec,
+    normalize_result,
+)
+from ..trial import Status, TrialInfo, TrialValue
+from . import procs
+from .environment import trial_environment
+
+log = logging.getLogger(__name__)
+
+MEMORY_POLL_S = 0.05
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_BOOT = ("import sys; sys.path.append({!r}); "
+         "from mpismac.execution.child import main; main()").format(_PACKAGE_PARENT)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-trial limits: seconds of wall time, MiB of resident memory, threads."""
+
+    walltime: float | None = None
+    memory_mib: float | None = None
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """A trial as it travels to a trial process: plain values only."""
+
+    trial_id: int
+    config_id: int
+    config: dict[str, Any]
+    seed: int
+    instance: str | None = None
+    budget: float | None = None
+
+    @classmethod
+    def from_info(cls, info: TrialInfo) -> TrialRequest:
+        return cls(info.trial_id, info.config_id, dict(info.config), info.seed, info.instance, info.budget)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "config_id": self.config_id, "config": self.config,
+                "seed": self.seed, "instance": self.instance, "budget": self.budget}
+
+
+class Executor(Protocol):
+    """What a runtime needs from trial execution."""
+
+    def submit(self, request: TrialRequest) -> None: ...
+
+    def poll(self, timeout: float) -> TrialValue | None: ...
+
+    def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ChildExecutor:
+    """Runs trials in a persistent child process, restarted after a kill."""
+
+    def __init__(self, target: TargetSpec, configspace: ConfigurationSpace, objectives: Sequence[str],
+                 crash_cost: Sequence[float], limits: Limits, log_path: Path,
+                 instance_features: Mapping[str, Sequence[float]] | None = None,
+                 env_extra: Mapping[str, str] | None = None):
+        self.limits = limits
+        self.log_path = Path(log_path)
+        self._crash_cost = tuple(crash_cost)
+        self._setup = json.dumps({
+            "target": target.to_dict(), "configspace": configspace_to_json(configspace),
+            "objectives": list(objectives), "sys_path": [p for p in sys.path if p],
+            "instance_features": {k: list(v) for k, v in (instance_features or {}).items()},
+        }).encode() + b"\n"
+        self._env = trial_environment(os.environ, limits.threads, env_extra)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sentinel = 0
+        self._lifeline = -1
+        self._requests: Any = None
+        self._results: Any = None
+        self._request: TrialRequest | None = None
+        self._started = 0.0
+        self._peak_rss = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self, timeout: float = 600.0) -> None:
+        """Start the trial process and wait until it has imported the target."""
+        if self._proc is not None:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        req_r, req_w = os.pipe()
+        res_r, res_w = os.pipe()
+        life_r, life_w = os.pipe()
+        with open(self.log_path, "ab") as logfile:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(req_r), str(res_w), str(life_r)],
+                stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile, env=self._env,
+                pass_fds=(req_r, res_w, life_r), start_new_session=True)
+        for fd in (req_r, res_w, life_r):
+            os.close(fd)
+        self._lifeline = life_w
+        self._requests = os.fdopen(req_w, "wb")
+        self._results = os.fdopen(res_r, "rb")
+        self._requests.write(self._setup)
+        self._requests.flush()
+        ready, _, _ = select.select([self._results], [], [], timeout)
+        line = self._results.readline() if ready else b""
+        reply = json.loads(line) if line else None
+        if not reply or not reply.get("ready"):
+            self._kill()
+            if reply is None:
+                raise TargetLoadError(f"the trial process did not start (see {self.log_path})")
+            detail = reply.get("traceback", "").strip().splitlines()
+            raise TargetLoadError(f"cannot load the target: {reply['error']}\n" + "\n".join(detail[-6:]))
+        self._sentinel = int(reply["sentinel"])
+
+    def close(self) -> None:
+        self._kill()
+
+    def _kill(self) -> None:
+        """Kill the trial process and everything below it; forget it (the next submit restarts)."""
+        if self._proc is None:
+            return
+        procs.kill_tree(self._proc.pid, procs.descendants(self._proc.pid))
+        self._proc.wait()
+        for f in (self._requests, self._results):
+            try:
+                f.close()
+            except OSError:
+                pass
+        os.close(self._lifeline)
+        self._proc, self._requests, self._results, self._lifeline = None, None, None, -1
+
+    # -- trials -----------------------------------------------------------------------------------
+
+    def submit(self, request: TrialRequest) -> None:
+        if self._request is not None:
+            raise RuntimeError("a trial is already running in this executor")
+        self.start()
+        self._request = request
+        self._peak_rss = 0
+        self._started = time.time()
+        self._requests.write(json.dumps(request.to_dict()).encode() + b"\n")
+        self._requests.flush()
+
+    def poll(self, timeout: float = 0.0) -> TrialValue | None:
+        """The outcome of the submitted trial, or None if it is still running after `timeout` s."""
+        if self._request is None:
+            raise RuntimeError("no trial was submitted")
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            wait = max(0.0, deadline - now)
+            if self.limits.memory_mib is not None:
+                wait = min(wait, MEMORY_POLL_S)
+            if self.limits.walltime is not None:
+                wait = min(wait, max(0.0, self._started + self.limits.walltime - time.time()))
+            ready, _, _ = select.select([self._results], [], [], wait)
+            if ready:
+                return self._collect()
+            outcome = self._check_limits()
+            if outcome is not None or time.monotonic() >= deadline:
+                return outcome
+
+    def cancel(self) -> None:
+        """Cut the running trial short (shutdown): kill it, record nothing."""
+        self._request = None
+        self._kill()
+
+    def _check_limits(self) -> TrialValue | None:
+        assert self._proc is not None
+        if self.limits.walltime is not None and time.time() - self._started >= self.limits.walltime:
+            return self._fail(Status.TIMEOUT, f"exceeded the trial walltime limit of {self.limits.walltime:g} s")
+        if self.limits.memory_mib is not None:
+            pids = [self._proc.pid] + [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
+            rss = sum(procs.rss_bytes(p) for p in pids)
+            self._peak_rss = max(self._peak_rss, rss)
+            if rss > self.limits.memory_mib * 2**20:
+                return self._fail(Status.MEMORYOUT, f"resident memory {rss / 2**20:.0f} MiB exceeded the "
+                                                    f"trial memory limit of {self.limits.memory_mib:g} MiB")
+        return None
+
+    def _fail(self, status: Status, error: str, **info: Any) -> TrialValue:
+        self._kill()
+        return self._value(status, (), {"error": error, **info})
+
+    def _value(self, status: Status, cost: Sequence[float], info: dict[str, Any]) -> TrialValue:
+        if self._peak_rss:
+            info["peak_memory_mib"] = round(self._peak_rss / 2**20, 1)
+        self._request = None
+        if status != Status.SUCCESS or not cost:
+            cost = self._crash_cost
+        return TrialValue(tuple(cost), status, self._started, time.time(), info)
+
+    def _collect(self) -> TrialValue:
+        assert self._proc is not None
+        line = self._results.readline()
+        if not line:  # the trial process died: os._exit, a signal, the kernel's OOM killer
+            code = self._proc.wait()
+            why = (f"the trial process was killed by {signal.Signals(-code).name}" if code < 0
+                   else f"the trial process exited with code {code}")
+            return self._fail(Status.CRASHED, why, exit_code=code)
+        reply = json.loads(line)
+        leftovers = [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
+        if leftovers:  # processes a finished trial left behind would distort the next one
+            procs.kill_tree(-1, leftovers)
+            reply["info"]["killed_leftover_processes"] = len(leftovers)
+        reply["info"]["cpu_time"] = round(reply["cpu_time"], 6)
+        return self._value(Status(reply["status"]), reply["cost"], reply["info"])
+
+
+class InProcessExecutor:
+    """Runs a callable in this process, without limits: for targets that cannot be imported
+    by name in a trial process (a lambda, a closure, a function of an unguarded script)."""
+
+    def __init__(self, fn: Callable[..., Any], configspace: ConfigurationSpace, objectives: Sequence[str],
+                 crash_cost: Sequence[float]):
+        self._fn = fn
+        self._accepted = accepted_arguments(fn)
+        self._cs = configspace
+        self._objectives = list(objectives)
+        self._crash_cost = tuple(crash_cost)
+        self._outcome: TrialValue | None = None
+
+    def submit(self, request: TrialRequest) -> None:
+        start = time.time()
+        status, cost, info = Status.SUCCESS, (), {}
+        try:
+            config = Configuration(self._cs, values=request.config)
+            raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget)
+            cost, info = normalize_result(raw, self._objectives)
+        except TargetResultError as exc:
+            status, info = Status.CRASHED, {"error": f"the target's result is not usable: {exc}"}
+        except (Exception, SystemExit) as exc:
+            status = Status.CRASHED
+            info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        if status != Status.SUCCESS:
+            cost = self._crash_cost
+        self._outcome = TrialValue(tuple(cost), status, start, time.time(), info)
+
+    def poll(self, timeout: float = 0.0) -> TrialValue | None:
+        outcome, self._outcome = self._outcome, None
+        return outcome
+
+    def cancel(self) -> None:
+        self._outcome = None
+
+    def close(self) -> None:
+        pass
+
+
+def make_executor(target: TargetSpec | Callable[..., Any], configspace: ConfigurationSpace,
+                  objectives: Sequence[str], crash_cost: Sequence[float], limits: Limits, log_path: Path,
+                  instance_features: Mapping[str, Sequence[float]] | None = None,
+                  env_extra: Mapping[str, str] | None = None) -> Executor:
+    """A started executor: a trial process where the target can be imported by name there, else
+    the caller's process (with a warning that says why)."""
+    spec = target if isinstance(target, TargetSpec) else None
+    if spec is None:
+        spec, why = function_spec(target)
+        if spec is None:
+            warnings.warn(f"the target runs in this process without time or memory limits: {why}",
+                          stacklevel=3)
+            log.warning("target runs in-process without limits: %s", why)
+            return InProcessExecutor(target, configspace, objectives, crash_cost)
+    executor = ChildExecutor(spec, configspace, objectives, crash_cost, limits, log_path,
+                             instance_features, env_extra)
+    executor.start()
+    return executor

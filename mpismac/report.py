@@ -1,0 +1,68 @@
+"""A run's summary, from its folder, while it runs or after."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .runhistory.folder import LOCK, load_run
+
+
+def summarize(run_dir: Path) -> dict[str, Any]:
+    """Incumbent, cost, trials by status, time used, and whether a job is writing the folder."""
+    run_dir = Path(run_dir)
+    loaded = load_run(run_dir)
+    state = loaded.state
+    rh = state.runhistory
+    scenario = yaml.safe_load(loaded.scenario_yaml)
+    inc = rh.incumbent
+    lock = None
+    if (run_dir / LOCK).exists():
+        try:
+            lock = json.loads((run_dir / LOCK).read_text())
+            lock["heartbeat_age_s"] = round(time.time() - lock["heartbeat"], 1)
+        except (OSError, ValueError, KeyError):
+            lock = None
+    return {
+        "run_dir": str(run_dir),
+        "name": scenario.get("name"),
+        "objectives": list(rh.objectives),
+        "n_trials": scenario.get("n_trials"),
+        "trials": len(rh.trials),
+        "status": rh.status_counts(),
+        "incumbent": None if inc is None else {
+            "config_id": inc.config_id, "config": rh.configs[inc.config_id], "cost": list(inc.cost),
+            "trial_id": inc.trial_id, "walltime": inc.walltime,
+        },
+        "trajectory_length": len(rh.trajectory),
+        "walltime_used": state.walltime_used,
+        "jobs": len(state.jobs),
+        "running_job": lock,
+    }
+
+
+def format_text(s: dict[str, Any]) -> str:
+    lines = [f"run        {s['run_dir']}",
+             f"trials     {s['trials']} of {s['n_trials']}  ("
+             + ", ".join(f"{k.lower()} {v}" for k, v in s["status"].items() if v) + ")"]
+    inc = s["incumbent"]
+    if inc is None:
+        lines.append("incumbent  none yet (no successful trial)")
+    else:
+        cost = ", ".join(f"{o}={c:.6g}" for o, c in zip(s["objectives"], inc["cost"], strict=True))
+        lines.append(f"incumbent  config {inc['config_id']} (trial {inc['trial_id']}, found after "
+                     f"{inc['walltime']:.1f} s): {cost}")
+        width = max((len(k) for k in inc["config"]), default=0)
+        lines.extend(f"    {k:<{width}}  {v}" for k, v in inc["config"].items())
+    wall = s["walltime_used"]
+    lines.append(f"time used  {wall:.1f} s over {s['jobs']} job(s)" if math.isfinite(wall) else "")
+    job = s["running_job"]
+    if job:
+        lines.append(f"running    job {job.get('job_id')} on {job.get('host')} (pid {job.get('pid')}), "
+                     f"heartbeat {job['heartbeat_age_s']:.0f} s ago")
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,223 @@
+"""The run folder: reading a run back, writing one (journal, snapshots), and its lock file.
+
+    {output_directory}/{name}/{seed}/
+        scenario.yaml      the scenario as resolved
+        journal.jsonl      the source of truth (see journal.py)
+        runhistory.h5      snapshot (see snapshot.py)
+        lock.json          which job writes here (host, pid, heartbeat)
+        logs/              rank{R}.log, worker{R}.out (the target's output)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ConfigSpace import ConfigurationSpace
+
+from ..errors import UserError
+from .journal import JournalWriter, read_journal
+from .replay import (
+    JournalFormatError,
+    ReplayState,
+    config_record,
+    end_record,
+    incumbent_record,
+    job_record,
+    replay,
+    start_record,
+    state_record,
+)
+from .runhistory import RunHistory, TrajectoryEntry
+from .snapshot import SnapshotError, read_snapshot, write_snapshot
+
+log = logging.getLogger(__name__)
+
+JOURNAL, SNAPSHOT, SCENARIO, LOCK, LOGS = "journal.jsonl", "runhistory.h5", "scenario.yaml", "lock.json", "logs"
+LOCK_STALE_S = 120.0
+HEARTBEAT_S = 15.0
+
+
+class RunFolderError(UserError):
+    """A run folder that cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    state: ReplayState
+    journal_end: int
+    scenario_yaml: str
+
+
+def load_run(run_dir: Path) -> LoadedRun:
+    """Read a run: the snapshot if it is usable, then the journal from where the snapshot ends."""
+    run_dir = Path(run_dir)
+    scenario_path = run_dir / SCENARIO
+    if not scenario_path.is_file():
+        raise RunFolderError(f"{run_dir}: not an mpismac run folder (no {SCENARIO})")
+    scenario_yaml = scenario_path.read_text()
+    snapshot = None
+    if (run_dir / SNAPSHOT).exists():
+        try:
+            snapshot = read_snapshot(run_dir / SNAPSHOT)
+        except SnapshotError as exc:
+            log.warning("%s; replaying the whole journal instead", exc)
+    journal = run_dir / JOURNAL
+    size = journal.stat().st_size if journal.exists() else 0
+    if snapshot is not None and snapshot.journal_offset <= size:
+        state, start = snapshot.state, snapshot.journal_offset
+    else:
+        try:
+            raw = yaml.safe_load(scenario_yaml)
+            cs = ConfigurationSpace.from_serialized_dict(raw["configspace"])
+            objectives = raw["objectives"]
+        except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{scenario_path}: unreadable ({exc})") from None
+        state = ReplayState(RunHistory(cs, tuple(objectives)))
+        start = 0
+    read = read_journal(journal, start)
+    try:
+        replay(state, read.records)
+    except (JournalFormatError, KeyError, IndexError, TypeError) as exc:
+        raise RunFolderError(f"{journal}: cannot replay ({exc})") from None
+    return LoadedRun(state, read.end, scenario_yaml)
+
+
+class Recorder:
+    """Writes a run as it happens: every event to the journal, durable at each checkpoint,
+    a fresh snapshot every `snapshot_interval` seconds and at close."""
+
+    def __init__(self, run_dir: Path, scenario_yaml: str, state: ReplayState, journal_end: int | None,
+                 snapshot_interval: float = 30.0):
+        self.run_dir = Path(run_dir)
+        self.state = state
+        self.scenario_yaml = scenario_yaml
+        self.snapshot_interval = snapshot_interval
+        self.journal = JournalWriter(self.run_dir / JOURNAL, journal_end)
+        self._last_snapshot = time.monotonic()
+        self._dirty = False
+        self._configs_written = len(state.runhistory.configs)
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.journal.append(record)
+        self._dirty = True
+
+    def job(self, ranks: int) -> None:
+        record = job_record(time.time(), socket.gethostname(), job_id(), ranks, self.state.walltime_used)
+        self.state.jobs.append(record)
+        self.append(record)
+        self.journal.sync()
+
+    def start(self, info, when: float, worker: int, rank: int, optimizer_state: dict[str, Any]) -> None:
+        """A trial handed to a worker; configurations new since the last call are written first."""
+        rh = self.state.runhistory
+        while self._configs_written <= info.config_id:
+            cid = self._configs_written
+            self.append(config_record(cid, rh.configs[cid], rh.origins[cid]))
+            self._configs_written += 1
+        self.append(start_record(info, when, worker, rank, optimizer_state))
+
+    def end(self, trial_id: int, value) -> None:
+        self.append(end_record(trial_id, value))
+
+    def incumbent(self, entry: TrajectoryEntry) -> None:
+        self.append(incumbent_record(entry))
+
+    def checkpoint(self, optimizer_state: dict[str, Any], walltime_used: float, cputime_used: float,
+                   force_snapshot: bool = False) -> None:
+        """Make everything so far durable; swap in a new snapshot when one is due."""
+        self.state.optimizer_state = optimizer_state
+        self.state.walltime_used = walltime_used
+        self.state.cputime_used = cputime_used
+        self.append(state_record(optimizer_state, walltime_used, cputime_used))
+        self.journal.sync()
+        if force_snapshot or time.monotonic() - self._last_snapshot >= self.snapshot_interval:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        if not self._dirty and (self.run_dir / SNAPSHOT).exists():
+            return
+        write_snapshot(self.run_dir / SNAPSHOT, self.state, self.scenario_yaml, self.journal.offset)
+        self._last_snapshot = time.monotonic()
+        self._dirty = False
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+def job_id() -> str:
+    for var in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return f"pid{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class RunLock:
+    """One job writes a run folder at a time: a lock file with job id, host, pid and heartbeat
+    (not flock, which parallel file systems often do not honour)."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK
+        self._beat = 0.0
+        self._held = False
+
+    def _content(self) -> bytes:
+        return json.dumps({"job_id": job_id(), "host": socket.gethostname(), "pid": os.getpid(),
+                           "heartbeat": time.time()}).encode()
+
+    def acquire(self) -> None:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                self._take_over_if_stale()
+                continue
+            with os.fdopen(fd, "wb") as f:
+                f.write(self._content())
+            self._held, self._beat = True, time.monotonic()
+            return
+        raise RunFolderError(f"{self.path}: could not take the lock")
+
+    def _take_over_if_stale(self) -> None:
+        try:
+            other = json.loads(self.path.read_text())
+            host, pid, beat = other["host"], int(other["pid"]), float(other["heartbeat"])
+        except (OSError, ValueError, KeyError, TypeError):
+            other, host, pid, beat = {}, "?", -1, 0.0
+        age = time.time() - beat
+        same_host = host == socket.gethostname()
+        if (same_host and not _pid_alive(pid)) or age > LOCK_STALE_S:
+            log.warning("taking over the stale lock %s (job %s on %s, pid %s, last heartbeat %.0f s ago)",
+                        self.path, other.get("job_id"), host, pid, age)
+            self.path.unlink(missing_ok=True)
+            return
+        raise RunFolderError(f"{self.path.parent} is in use by job {other.get('job_id')} on {host} (pid {pid}), "
+                             f"last heartbeat {age:.0f} s ago; wait for it, or remove {self.path} if that job "
+                             "is gone")
+
+    def heartbeat(self) -> None:
+        if self._held and time.monotonic() - self._beat >= HEARTBEAT_S:
+            tmp = self.path.with_name(LOCK + ".tmp")
+            tmp.write_bytes(self._content())
+            os.replace(tmp, self.path)
+            self._beat = time.monotonic()
+
+    def release(self) -> None:
+        if self._held:
+            self.path.unlink(missing_ok=True)
+            self._held = False

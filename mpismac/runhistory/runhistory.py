@@ -1,0 +1,111 @@
+"""Trials and configurations of a run, in memory, in trial-id order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from ConfigSpace import Configuration, ConfigurationSpace
+
+from ..space import config_key
+from ..trial import Status, TrialInfo, TrialValue
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One row of the runhistory: what was run where, and (once ended) its outcome."""
+
+    trial_id: int
+    config_id: int
+    instance: str | None
+    seed: int
+    budget: float | None
+    status: Status = Status.RUNNING
+    cost: tuple[float, ...] = ()
+    start_time: float = 0.0
+    end_time: float = 0.0
+    worker: int = 0
+    origin_rank: int = 0
+    additional_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrajectoryEntry:
+    """An incumbent change: which trial made which configuration the best, and when."""
+
+    trial_id: int
+    config_id: int
+    cost: tuple[float, ...]
+    walltime: float
+
+
+class RunHistory:
+    """Configurations (deduplicated by value) and trials. Only this class mutates them."""
+
+    def __init__(self, configspace: ConfigurationSpace, objectives: tuple[str, ...]):
+        self.configspace = configspace
+        self.objectives = tuple(objectives)
+        self.configs: list[dict[str, Any]] = []
+        self.origins: list[str] = []
+        self.trials: dict[int, TrialRecord] = {}
+        self.trajectory: list[TrajectoryEntry] = []
+        self._ids: dict[str, int] = {}
+        self._vectors: list[np.ndarray] = []
+
+    # -- mutation (each mirrors one journal record) ------------------------------------------------
+
+    def add_config(self, values: dict[str, Any], origin: str) -> tuple[int, bool]:
+        """The id of a configuration, and whether it is new."""
+        key = config_key(values)
+        known = self._ids.get(key)
+        if known is not None:
+            return known, False
+        config_id = len(self.configs)
+        self._ids[key] = config_id
+        self.configs.append(dict(values))
+        self.origins.append(origin)
+        self._vectors.append(Configuration(self.configspace, values=values).get_array())
+        return config_id, True
+
+    def start_trial(self, info: TrialInfo, start_time: float, worker: int = 0, origin_rank: int = 0) -> None:
+        """Record a trial as running; a re-queued trial keeps its id and is started again."""
+        self.trials[info.trial_id] = TrialRecord(info.trial_id, info.config_id, info.instance, info.seed,
+                                                 info.budget, start_time=start_time, worker=worker,
+                                                 origin_rank=origin_rank)
+
+    def end_trial(self, trial_id: int, value: TrialValue) -> None:
+        record = self.trials[trial_id]
+        self.trials[trial_id] = replace(record, status=value.status, cost=tuple(value.cost),
+                                        start_time=value.start_time or record.start_time,
+                                        end_time=value.end_time, additional_info=dict(value.additional_info))
+
+    def add_trajectory(self, entry: TrajectoryEntry) -> None:
+        self.trajectory.append(entry)
+
+    # -- views ---------------------------------------------------------------------------------------
+
+    def info(self, trial_id: int) -> TrialInfo:
+        r = self.trials[trial_id]
+        return TrialInfo(r.trial_id, r.config_id, self.configs[r.config_id], r.instance, r.seed, r.budget,
+                         self.origins[r.config_id])
+
+    def running(self) -> list[TrialRecord]:
+        return [r for r in self.trials.values() if r.status == Status.RUNNING]
+
+    def finished(self) -> list[TrialRecord]:
+        return [r for r in self.trials.values() if r.status != Status.RUNNING]
+
+    def status_counts(self) -> dict[str, int]:
+        counts = Counter(r.status.name for r in self.trials.values())
+        return {s.name: counts.get(s.name, 0) for s in Status}
+
+    def vectors(self) -> np.ndarray:
+        """ConfigSpace's vector encoding of every configuration (NaN where inactive)."""
+        n = len(self.configspace)
+        return np.vstack(self._vectors) if self._vectors else np.empty((0, n))
+
+    @property
+    def incumbent(self) -> TrajectoryEntry | None:
+        return self.trajectory[-1] if self.trajectory else None

@@ -1,0 +1,26 @@
+"""What a run returns, the same on every rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Why a run stopped, and the exit status each reason maps to.
+FINISHED = {"n_trials": 0, "walltime_limit": 0, "cputime_limit": 0, "termination_cost_threshold": 0}
+STOPPED_EARLY = 3  # a signal or the job's end: resumable
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The incumbent and where the run lives. `stopped_by` names the limit or signal that ended it."""
+
+    incumbent: dict[str, Any] | None
+    cost: tuple[float, ...] | None
+    path: Path
+    n_finished: int
+    stopped_by: str
+
+    @property
+    def exit_code(self) -> int:
+        return FINISHED.get(self.stopped_by, STOPPED_EARLY)

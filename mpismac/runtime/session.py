@@ -1,0 +1,80 @@
+"""A run folder opened for writing by this job: lock, resume-or-start, recorder, log file."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import yaml
+
+from ..errors import ScenarioError, UserError
+from ..runhistory import RunHistory
+from ..runhistory.folder import LOGS, SCENARIO, Recorder, RunLock, load_run
+from ..runhistory.replay import ReplayState
+from ..scenario import RESUMABLE_CHANGES, Scenario
+
+log = logging.getLogger("mpismac")
+
+
+class Session:
+    """Everything a runtime writes through. Use as a context manager."""
+
+    def __init__(self, scenario: Scenario, fresh: bool = False, rank: int = 0,
+                 snapshot_interval: float = 30.0):
+        self.scenario = scenario
+        self.dir = scenario.run_dir.resolve()
+        if fresh and self.dir.exists():
+            aside = self.dir.with_name(f"{self.dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+            shutil.move(str(self.dir), aside)
+            log.info("moved the previous run aside to %s", aside)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / LOGS).mkdir(exist_ok=True)
+        self.lock = RunLock(self.dir)
+        self.lock.acquire()
+        self._handler = logging.FileHandler(self.dir / LOGS / f"rank{rank}.log")
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("mpismac").addHandler(self._handler)
+        try:
+            state, journal_end = self._resume_or_start()
+        except BaseException:
+            self.close()
+            raise
+        self.resumed = journal_end is not None
+        self.state = state
+        self.recorder = Recorder(self.dir, scenario.to_yaml(), state, journal_end, snapshot_interval)
+
+    def _resume_or_start(self) -> tuple[ReplayState, int | None]:
+        path = self.dir / SCENARIO
+        if not path.exists():
+            path.write_text(self.scenario.to_yaml())
+            return ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
+        loaded = load_run(self.dir)
+        try:
+            previous = Scenario.from_dict(yaml.safe_load(loaded.scenario_yaml), source=str(path))
+        except ScenarioError as exc:
+            raise UserError(f"{path}: the run in this folder cannot be resumed: {exc}") from None
+        changed = [k for k in self.scenario.changed_keys(previous) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise UserError(f"{self.dir} holds a run of a different scenario (changed: {', '.join(changed)}); "
+                            f"only {' and '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "
+                            "start over (the old folder is moved aside), or another name or seed.")
+        path.write_text(self.scenario.to_yaml())  # n_trials / walltime_limit may have grown
+        rh = loaded.state.runhistory
+        log.info("resuming %s: %d trials finished, %d to run again", self.dir, len(rh.finished()),
+                 len(rh.running()))
+        return loaded.state, loaded.journal_end
+
+    def close(self) -> None:
+        if hasattr(self, "recorder"):
+            self.recorder.close()
+        self.lock.release()
+        logging.getLogger("mpismac").removeHandler(self._handler)
+        self._handler.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,368 @@
+"""The scenario: every setting of a run, from YAML or Python, validated in one place.
+
+Keys follow SMAC3's `Scenario` names where SMAC3 has one. Every problem is reported with the
+file and the key, all at once, so a user fixes a scenario in one round.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ConfigSpace import ConfigurationSpace
+
+from .errors import ScenarioError
+from .space import configspace_to_json, load_configspace
+from .target import TargetSpec, parse_target
+
+FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
+BUILT_FACADES = ("random",)
+MODES = ("master_worker", "psmac")
+# Keys that may change when a run is resumed; any other change is refused.
+RESUMABLE_CHANGES = ("n_trials", "walltime_limit")
+# Keys that people bring from other tools, with what to do instead.
+MISPLACED_KEYS = {
+    "n_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
+                 "`mpiexec -n N python -m mpismac SCENARIO.yaml` for N-1 workers",
+    "output_dir": "the key is 'output_directory'",
+}
+
+
+@dataclass(frozen=True)
+class PsmacSettings:
+    """Settings of `mode: psmac`."""
+
+    input_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything that defines a run. Build with keywords, `from_yaml` or `from_dict`."""
+
+    configspace: ConfigurationSpace
+    target: TargetSpec | None = None
+    name: str = "run"
+    output_directory: str = "mpismac_output"
+    objectives: tuple[str, ...] = ("cost",)
+    deterministic: bool = False
+    crash_cost: tuple[float, ...] = (math.inf,)
+    termination_cost_threshold: tuple[float, ...] | None = None
+    n_trials: int = 100
+    walltime_limit: float = math.inf
+    cputime_limit: float = math.inf
+    trial_walltime_limit: float | None = None
+    trial_memory_limit: float | None = None
+    trial_threads: int = 1
+    use_default_config: bool = False
+    seed: int = 0
+    instances: tuple[str, ...] | None = None
+    instance_features: dict[str, tuple[float, ...]] | None = None
+    min_budget: float | None = None
+    max_budget: float | None = None
+    facade: str = "hpo"
+    mode: str = "master_worker"
+    reproducible: bool = False
+    checkpoint_interval: int = 1
+    psmac: PsmacSettings = field(default_factory=PsmacSettings)
+    source: str = field(default="Scenario(...)", compare=False)
+    base_dir: str = field(default=".", compare=False)
+
+    def __post_init__(self) -> None:
+        raw = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in KEYS}
+        clean, problems = _validate(raw, Path(self.base_dir))
+        if problems:
+            raise ScenarioError(self.source, problems)
+        for key, value in clean.items():
+            object.__setattr__(self, key, value)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+        """Read a scenario file; `overrides` are `KEY=VALUE` strings as given to `--set`."""
+        path = Path(path)
+        source = str(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError(source, [("", f"cannot read the file: {exc.strerror}")]) from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+            raise ScenarioError(source, [("", f"not valid YAML{at}: {getattr(exc, 'problem', exc)}")]) from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ScenarioError(source, [("", f"expected a mapping of keys, got {type(raw).__name__}")])
+        raw.setdefault("name", path.stem)
+        apply_overrides(raw, overrides)
+        return cls.from_dict(raw, source=source, base_dir=path.parent)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], source: str = "Scenario(...)",
+                  base_dir: str | Path = ".") -> Scenario:
+        problems = [(key, _unknown_key_message(key)) for key in raw if key not in KEYS]
+        if "configspace" not in raw:
+            problems.append(("configspace", "is required (a file path or an inline ConfigSpace dict)"))
+        if problems:
+            raise ScenarioError(source, problems)
+        return cls(**dict(raw), source=source, base_dir=str(base_dir))
+
+    def replace(self, **changes: Any) -> Scenario:
+        return dataclasses.replace(self, **changes)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as written to the run folder's `scenario.yaml` (paths resolved)."""
+        out: dict[str, Any] = {}
+        for key in KEYS:
+            value = getattr(self, key)
+            if key == "configspace":
+                value = value.to_serialized_dict()
+            elif key == "target":
+                value = None if value is None else (list(value.argv) if value.kind == "command"
+                                                    else value.describe())
+            elif key == "psmac":
+                value = {"input_dirs": list(value.input_dirs)}
+            elif key == "instance_features" and value is not None:
+                value = {k: list(v) for k, v in value.items()}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def changed_keys(self, other: Scenario) -> list[str]:
+        """Keys whose values differ between two scenarios."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine["configspace"] = configspace_to_json(self.configspace)
+        theirs["configspace"] = configspace_to_json(other.configspace)
+        return [k for k in KEYS if mine[k] != theirs[k]]
+
+    @property
+    def run_dir(self) -> Path:
+        """`{output_directory}/{name}/{seed}`, as SMAC3 lays it out."""
+        return Path(self.output_directory) / self.name / str(self.seed)
+
+
+KEYS = tuple(f.name for f in dataclasses.fields(Scenario) if f.name not in ("source", "base_dir"))
+
+
+def _unknown_key_message(key: str) -> str:
+    if key in MISPLACED_KEYS:
+        return f"is not a scenario key: {MISPLACED_KEYS[key]}"
+    close = difflib.get_close_matches(str(key), KEYS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"is not a scenario key{hint}"
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Apply `KEY=VALUE` strings; values are read as YAML (`5`, `.inf`, `[a, b]`, `null`)."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError("--set", [(item, "expected KEY=VALUE")])
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        *parents, last = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ScenarioError("--set", [(key, f"'{part}' is not a mapping")])
+        node[last] = value
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+class _Bad(ValueError):
+    pass
+
+
+def _number(value: Any, *, positive: bool = False, allow_inf: bool = True, integer: bool = False,
+            minimum: float | None = None) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("inf", ".inf", "infinity"):
+        value = math.inf
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(float(value)):
+        kind = "an integer" if integer else "a number"
+        raise _Bad(f"expected {kind}, got {value!r}")
+    if integer:
+        if not float(value).is_integer():
+            raise _Bad(f"expected an integer, got {value!r}")
+        value = int(value)
+    elif math.isinf(value) and not allow_inf:
+        raise _Bad(f"expected a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise _Bad(f"expected a positive number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise _Bad(f"expected at least {minimum:g}, got {value!r}")
+    return float(value) if not integer else value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad(f"expected true or false, got {value!r}")
+    return value
+
+
+def _choice(options: Sequence[str]):
+    def check(value: Any) -> str:
+        if value not in options:
+            close = difflib.get_close_matches(str(value), options, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise _Bad(f"expected one of {', '.join(options)}; got {value!r}{hint}")
+        return value
+    return check
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
+        raise _Bad(f"expected a folder name without '/', got {value!r}")
+    return value
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise _Bad(f"expected a path, got {value!r}")
+    return str(value)
+
+
+def _objectives(value: Any) -> tuple[str, ...]:
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) and n for n in names):
+        raise _Bad(f"expected a name or a list of names, got {value!r}")
+    if len(set(names)) != len(names):
+        raise _Bad(f"names must be unique, got {list(names)}")
+    return tuple(names)
+
+
+def _costs(value: Any, n: int, what: str) -> tuple[float, ...]:
+    values = value if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise _Bad(f"expected one {what} per objective ({n}), got {len(values)}")
+    return tuple(_number(v) for v in values)
+
+
+def _instances(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _Bad(f"expected a non-empty list of instance names, got {value!r}")
+    names = tuple(str(v) for v in value)
+    if len(set(names)) != len(names):
+        raise _Bad("instance names must be unique")
+    return names
+
+
+def _features(value: Any, instances: tuple[str, ...] | None) -> dict[str, tuple[float, ...]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _Bad(f"expected a mapping instance -> list of numbers, got {type(value).__name__}")
+    if instances is None:
+        raise _Bad("given without 'instances'")
+    out = {}
+    for inst, feats in value.items():
+        if str(inst) not in instances:
+            raise _Bad(f"instance '{inst}' is not in 'instances'")
+        if not isinstance(feats, (list, tuple)):
+            raise _Bad(f"features of '{inst}' must be a list of numbers")
+        out[str(inst)] = tuple(_number(f, allow_inf=False) for f in feats)
+    missing = [i for i in instances if i not in out]
+    if missing:
+        raise _Bad(f"no features for instance(s) {missing[:5]}")
+    if len({len(f) for f in out.values()}) > 1:
+        raise _Bad("every instance needs the same number of features")
+    return out
+
+
+def _psmac(value: Any) -> PsmacSettings:
+    if isinstance(value, PsmacSettings):
+        return value
+    if value is None:
+        return PsmacSettings()
+    if not isinstance(value, Mapping):
+        raise _Bad(f"expected a mapping, got {value!r}")
+    unknown = [k for k in value if k != "input_dirs"]
+    if unknown:
+        raise _Bad(f"unknown key(s) {unknown} (known: input_dirs)")
+    dirs = value.get("input_dirs") or []
+    if isinstance(dirs, str):
+        dirs = [dirs]
+    if not all(isinstance(d, str) for d in dirs):
+        raise _Bad("input_dirs must be a list of folder globs")
+    return PsmacSettings(tuple(dirs))
+
+
+def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Check and convert every key; returns the clean values and the problems found."""
+    problems: list[tuple[str, str]] = []
+    clean: dict[str, Any] = {}
+
+    def check(key: str, fn, *args: Any, **kwargs: Any) -> None:
+        try:
+            clean[key] = fn(raw[key], *args, **kwargs)
+        except _Bad as exc:
+            problems.append((key, str(exc)))
+        except ValueError as exc:
+            problems.append((key, str(exc)))
+
+    def optional(fn, **kw):
+        return lambda v: None if v is None else fn(v, **kw)
+
+    check("configspace", lambda v: load_configspace(copy.deepcopy(v), base_dir))
+    check("target", lambda v: v if v is None or isinstance(v, TargetSpec) else parse_target(v, base_dir))
+    check("name", _name)
+    check("output_directory", _string)
+    check("objectives", _objectives)
+    n_obj = len(clean.get("objectives", ("cost",)))
+    check("deterministic", _bool)
+    check("crash_cost", _costs, n_obj, "crash cost")
+    check("termination_cost_threshold", lambda v: None if v is None else _costs(v, n_obj, "threshold"))
+    check("n_trials", _number, integer=True, positive=True)
+    check("walltime_limit", _number, positive=True)
+    check("cputime_limit", _number, positive=True)
+    check("trial_walltime_limit", optional(_number, positive=True))
+    check("trial_memory_limit", optional(_number, positive=True))
+    check("trial_threads", _number, integer=True, positive=True)
+    check("use_default_config", _bool)
+    check("seed", _number, integer=True, minimum=0)
+    check("instances", _instances)
+    check("instance_features", _features, clean.get("instances"))
+    check("min_budget", optional(_number, positive=True, allow_inf=False))
+    check("max_budget", optional(_number, positive=True, allow_inf=False))
+    check("facade", _choice(FACADES))
+    check("mode", _choice(MODES))
+    check("reproducible", _bool)
+    check("checkpoint_interval", _number, integer=True, positive=True)
+    check("psmac", _psmac)
+
+    lo, hi = clean.get("min_budget"), clean.get("max_budget")
+    if (lo is None) != (hi is None) and "min_budget" in clean and "max_budget" in clean:
+        problems.append(("max_budget" if hi is None else "min_budget",
+                         "min_budget and max_budget go together: give both or neither"))
+    elif lo is not None and hi is not None and lo > hi:
+        problems.append(("min_budget", f"is larger than max_budget ({lo:g} > {hi:g})"))
+    if clean.get("facade") in FACADES and clean["facade"] not in BUILT_FACADES:
+        problems.append(("facade", f"'{clean['facade']}' is not built yet in this version of mpismac; "
+                                   f"available: {', '.join(BUILT_FACADES)}"))
+    if clean.get("mode") == "psmac":
+        problems.append(("mode", "'psmac' is not built yet in this version of mpismac; "
+                                 "available: master_worker"))
+    return clean, problems

@@ -1,0 +1,269 @@
+"""Targets: how a scenario names one, how it is loaded and called, and what its results mean.
+
+A target is a Python function given by name (`pkg.module:function`, `path/file.py:function`) or
+a command in SMAC3's script-target convention: it is called as
+`command --instance=I --instance_features=f1,f2 --seed=S --budget=B --hp1=v1 ...` and prints
+`cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text` (`cost=0.5, 0.4` for several
+objectives).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import math
+import numbers
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .trial import Status
+
+_FUNCTION_SPEC = re.compile(r"^(?P<left>[^\s:]+):(?P<func>[A-Za-z_][\w.]*)$")
+_MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+TARGET_ARGS = ("seed", "instance", "budget")
+
+
+class TargetResultError(ValueError):
+    """A target returned something that is not a cost."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Where a target lives. Travels to trial processes as JSON (`to_dict`/`from_dict`)."""
+
+    kind: Literal["function", "command"]
+    function: str = ""  # qualified name inside the module
+    module: str = ""  # dotted module name, or
+    path: str = ""  # absolute path of a .py file
+    argv: tuple[str, ...] = ()  # the command
+
+    def describe(self) -> str:
+        if self.kind == "command":
+            return shlex.join(self.argv)
+        return f"{self.path or self.module}:{self.function}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "function": self.function, "module": self.module,
+                "path": self.path, "argv": list(self.argv)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TargetSpec:
+        return cls(d["kind"], d.get("function", ""), d.get("module", ""), d.get("path", ""),
+                   tuple(d.get("argv", ())))
+
+
+def parse_target(spec: str | Sequence[str], base_dir: Path) -> TargetSpec:
+    """Read a scenario's `target`. Relative paths are relative to `base_dir` (the scenario's folder).
+
+    Raises ValueError with the reason.
+    """
+    if isinstance(spec, str):
+        if not spec.strip():
+            raise ValueError("is empty")
+        match = _FUNCTION_SPEC.match(spec.strip())
+        if match:
+            left, func = match["left"], match["func"]
+            if left.endswith(".py"):
+                path = Path(left) if Path(left).is_absolute() else base_dir / left
+                if not path.is_file():
+                    raise ValueError(f"file not found: {path}")
+                return TargetSpec("function", function=func, path=str(path.resolve()))
+            if _MODULE_NAME.match(left):
+                return TargetSpec("function", function=func, module=left)
+        argv = shlex.split(spec)
+    elif isinstance(spec, Sequence) and spec and all(isinstance(a, str) for a in spec):
+        argv = list(spec)
+    else:
+        raise ValueError("expected 'module:function', 'file.py:function', a command string, "
+                         "or a command as a list of strings")
+    program = argv[0]
+    if "/" in program:
+        path = Path(program) if Path(program).is_absolute() else base_dir / program
+        if not path.is_file():
+            raise ValueError(f"command not found: {path}")
+        argv[0] = str(path.resolve())
+    elif shutil.which(program) is None:
+        raise ValueError(f"command '{program}' is not on PATH (for a function write "
+                         "'module:function' or 'file.py:function')")
+    return TargetSpec("command", argv=tuple(argv))
+
+
+def load_function(spec: TargetSpec) -> Callable[..., Any]:
+    """Import a function target. A file is imported under its own name, never as `__main__`,
+    so it needs no `if __name__ == "__main__"` guard."""
+    if spec.path:
+        path = Path(spec.path)
+        sys.path.insert(0, str(path.parent))
+        name = f"_mpismac_target_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(spec.module)
+    obj: Any = module
+    for part in spec.function.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{spec.describe()} is not callable")
+    return obj
+
+
+def accepted_arguments(fn: Callable[..., Any]) -> frozenset[str]:
+    """Which of seed/instance/budget the function declares (all of them if it takes **kwargs)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return frozenset(TARGET_ARGS)
+    return frozenset(a for a in TARGET_ARGS if a in params)
+
+
+def call_function(fn: Callable[..., Any], accepted: frozenset[str], config: Any, seed: int,
+                  instance: str | None, budget: float | None) -> Any:
+    """Call a target as SMAC3 does: only the arguments it declares are passed."""
+    available = {"seed": seed, "instance": instance, "budget": budget}
+    return fn(config, **{k: v for k, v in available.items() if k in accepted})
+
+
+def _as_cost(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TargetResultError(f"{what} is {value!r} ({type(value).__name__}), not a number")
+    cost = float(value)
+    if math.isnan(cost):
+        raise TargetResultError(f"{what} is NaN")
+    return cost
+
+
+def normalize_result(result: Any, objectives: Sequence[str]) -> tuple[tuple[float, ...], dict[str, Any]]:
+    """The one place that reads what a target returned: a number, a list of numbers, a dict
+    of objective names, or any of these with an info dict as `(cost, info)`.
+
+    Raises TargetResultError naming what was wrong.
+    """
+    info: dict[str, Any] = {}
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
+        result, info = result[0], dict(result[1])
+    n = len(objectives)
+    if isinstance(result, Mapping):
+        missing = [o for o in objectives if o not in result]
+        if missing:
+            raise TargetResultError(f"the returned dict lacks objective(s) {missing} "
+                                    f"(has {sorted(map(str, result))})")
+        costs = tuple(_as_cost(result[o], f"objective '{o}'") for o in objectives)
+    elif isinstance(result, (list, tuple)) or (hasattr(result, "shape") and getattr(result, "ndim", 0) == 1):
+        values = list(result)
+        if len(values) != n:
+            raise TargetResultError(f"returned {len(values)} costs for {n} objective(s) {list(objectives)}")
+        costs = tuple(_as_cost(v, f"cost {i}") for i, v in enumerate(values))
+    else:
+        if hasattr(result, "item") and getattr(result, "size", 2) == 1:
+            result = result.item()
+        if n != 1:
+            raise TargetResultError(f"returned one number for {n} objectives {list(objectives)}")
+        costs = (_as_cost(result, "the returned cost"),)
+    return costs, info
+
+
+def command_argv(spec: TargetSpec, config: Mapping[str, Any], seed: int, instance: str | None,
+                 features: Sequence[float] | None, budget: float | None) -> list[str]:
+    """The command line of a command target, in SMAC3's script-target convention."""
+    argv = list(spec.argv)
+    if instance is not None:
+        argv.append(f"--instance={instance}")
+        argv.append("--instance_features=" + ",".join(repr(float(f)) for f in (features or ())))
+    argv.append(f"--seed={seed}")
+    if budget is not None:
+        argv.append(f"--budget={budget!r}")
+    for key, value in config.items():
+        argv.append(f"--{key}={str(value).replace(' ', '')}")
+    return argv
+
+
+def parse_command_output(stdout: str, objectives: Sequence[str]
+                         ) -> tuple[Status, tuple[float, ...], dict[str, Any]]:
+    """Read `cost=...; runtime=...; status=...; additional_info=...` from a command's output.
+
+    The last line that sets `cost` or `status` wins, so a program may print other things first.
+    Raises TargetResultError when no usable result line is found.
+    """
+    fields: dict[str, str] = {}
+    for line in stdout.splitlines():
+        parsed = {}
+        for pair in line.replace(" ", "").split(";"):
+            if "=" in pair:
+                key, value = pair.split("=", 1)
+                parsed[key.strip()] = value.strip()
+        if "cost" in parsed or "status" in parsed:
+            fields = parsed
+    if not fields:
+        raise TargetResultError("the command printed no 'cost=...' line")
+    info: dict[str, Any] = {}
+    for key in ("runtime", "cpu_time"):
+        if key in fields:
+            try:
+                info[key] = float(fields[key])
+            except ValueError:
+                pass
+    if "additional_info" in fields:
+        info["additional_info"] = fields["additional_info"]
+    status = Status.SUCCESS
+    if "status" in fields:
+        try:
+            status = Status[fields["status"].upper()]
+        except KeyError:
+            raise TargetResultError(f"unknown status '{fields['status']}' "
+                                    f"(one of {[s.name for s in Status]})") from None
+    if status != Status.SUCCESS:
+        return status, (), info
+    if "cost" not in fields:
+        raise TargetResultError("the command printed status=SUCCESS but no cost")
+    try:
+        values = [float(v) for v in fields["cost"].split(",")]
+    except ValueError:
+        raise TargetResultError(f"cost '{fields['cost']}' is not a number") from None
+    costs, _ = normalize_result(values if len(values) > 1 else values[0], objectives)
+    return status, costs, info
+
+
+def function_spec(fn: Callable[..., Any]) -> tuple[TargetSpec | None, str]:
+    """How a trial process can import `fn` by name, or None and why it cannot."""
+    qualname = getattr(fn, "__qualname__", "")
+    module_name = getattr(fn, "__module__", None)
+    if not qualname or not module_name:
+        return None, f"{fn!r} has no importable name"
+    if "<lambda>" in qualname or "<locals>" in qualname:
+        return None, f"'{qualname}' is a lambda or a closure, which cannot be imported by name"
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if module_name == "__main__":
+        if not path:
+            return None, f"'{qualname}' was defined interactively"
+        if not _has_main_guard(Path(path)):
+            return None, (f"'{qualname}' is defined in the script {path}, which has no "
+                          "`if __name__ == \"__main__\":` guard: importing it would run the script again")
+        return TargetSpec("function", function=qualname, path=str(Path(path).resolve())), ""
+    return TargetSpec("function", function=qualname, module=module_name), ""
+
+
+def _has_main_guard(path: Path) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
+            names = {getattr(n, "id", None) for n in ast.walk(node.test)}
+            consts = {getattr(n, "value", None) for n in ast.walk(node.test)}
+            if "__name__" in names and "__main__" in consts:
+                return True
+    return False
