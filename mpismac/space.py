@@ -36,15 +36,16 @@ def load_configspace(spec: Any, base_dir: Path) -> ConfigurationSpace:
         return ConfigurationSpace.from_json(path)
     if suffix in (".yaml", ".yml"):
         return ConfigurationSpace.from_yaml(path)
-    if suffix == ".pcs":
+    if suffix == ".pcs":  # ConfigSpace deprecated its pcs readers but keeps them; users still have .pcs files
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             from ConfigSpace.read_and_write import pcs, pcs_new
-        text = path.read_text().splitlines()
-        try:
-            return pcs_new.read(text)
-        except Exception:  # the old pcs dialect
-            return pcs.read(text)
+
+            text = path.read_text().splitlines()
+            try:
+                return pcs_new.read(text)
+            except Exception:  # the old pcs dialect
+                return pcs.read(text)
     raise ValueError(f"unknown configuration space format '{suffix}' (use .json, .yaml or .pcs)")
 
 

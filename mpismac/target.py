@@ -84,7 +84,7 @@ def parse_target(spec: str | Sequence[str], base_dir: Path) -> TargetSpec:
         raise ValueError("expected 'module:function', 'file.py:function', a command string, "
                          "or a command as a list of strings")
     program = argv[0]
-    if "/" in program:
+    if "/" in program or (base_dir / program).is_file():
         path = Path(program) if Path(program).is_absolute() else base_dir / program
         if not path.is_file():
             raise ValueError(f"command not found: {path}")

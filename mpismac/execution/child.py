@@ -107,10 +107,10 @@ class _Runner:
                 "info": info, "cpu_time": cpu}
 
     def _run_function(self, req: dict[str, Any]):
+        from ConfigSpace import Configuration
+
         from ..target import TargetResultError, call_function, normalize_result
         from ..trial import Status
-
-        from ConfigSpace import Configuration
 
         config = Configuration(self.cs, values=req["config"])
         raw = call_function(self.fn, self.accepted, config, req["seed"], req["instance"], req["budget"])

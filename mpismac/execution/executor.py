@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 MEMORY_POLL_S = 0.05
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
-_BOOT = ("import sys; sys.path.append({!r}); "
-         "from mpismac.execution.child import main; main()").format(_PACKAGE_PARENT)
+_BOOT = (f"import sys; sys.path.append({_PACKAGE_PARENT!r}); "
+         "from mpismac.execution.child import main; main()")
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ class ChildExecutor:
         reply = json.loads(line)
         leftovers = [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
         if leftovers:  # processes a finished trial left behind would distort the next one
-            procs.kill_tree(-1, leftovers)
+            procs.kill_tree(None, leftovers)
             reply["info"]["killed_leftover_processes"] = len(leftovers)
         reply["info"]["cpu_time"] = round(reply["cpu_time"], 6)
         return self._value(Status(reply["status"]), reply["cost"], reply["info"])

@@ -45,12 +45,13 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
-def kill_tree(pgid: int, pids: list[int]) -> None:
-    """SIGKILL a process group and any listed process that left it (setpgid)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill_tree(pgid: int | None, pids: list[int]) -> None:
+    """SIGKILL a process group (if given) and the listed processes (those that left it too)."""
+    if pgid is not None:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -53,7 +53,7 @@ def initial_design(cs: ConfigurationSpace, n: int, seed: int, use_default: bool)
     for i, point in enumerate(points):
         try:
             config = unit_to_config(cs, point)
-            cs.check_configuration(config)
+            config.check_valid_configuration()
         except (ValueError, KeyError):
             fallback = ConfigurationSpace.from_serialized_dict(cs.to_serialized_dict())
             fallback.seed(derived_int(seed, "sobol-fallback", i))

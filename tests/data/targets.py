@@ -1,0 +1,99 @@
+"""Targets for the tests: one per way a trial can go."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def quadratic(config, seed: int = 0):
+    return (config["x"] - 1.0) ** 2 + (config["y"] - 2.0) ** 2
+
+
+def zero(config):
+    return 0.0
+
+
+def raises(config):
+    raise RuntimeError("boom from the target")
+
+
+def nan(config):
+    return math.nan
+
+
+def not_a_number(config):
+    return "fast"
+
+
+def exits(config):
+    sys.exit(3)
+
+
+def hard_exit(config):
+    os._exit(7)
+
+
+def segfault(config):
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def hangs(config):
+    time.sleep(1000)
+
+
+def hogs_memory(config):
+    blocks = []
+    for _ in range(200):  # touches 50 MiB at a time, up to 10 GiB
+        blocks.append(b"x" * (50 * 2**20))
+        time.sleep(0.01)
+
+
+def grandchild_hangs(config):
+    child = subprocess.Popen(["sleep", "1000"])
+    with open(os.environ["GRANDCHILD_PID_FILE"], "w") as f:
+        f.write(str(child.pid))
+    time.sleep(1000)
+
+
+def leaves_grandchild(config):
+    child = subprocess.Popen(["sleep", "1000"])
+    with open(os.environ["GRANDCHILD_PID_FILE"], "w") as f:
+        f.write(str(child.pid))
+    return 1.0
+
+
+def environment(config):
+    leaked = sorted(k for k in os.environ if k.startswith(("PMI_", "OMPI_", "HYDRA_", "MPICH_", "PMIX_")))
+    return 0.0, {"leaked": leaked, "omp": os.environ.get("OMP_NUM_THREADS"), "pgid": os.getpgid(0),
+                 "pid": os.getpid()}
+
+
+def prints(config):
+    print("hello from the target", config["x"])
+    return 1.0
+
+
+def with_info(config, seed, instance, budget):
+    return [config["x"], config["y"]], {"seed": seed, "instance": instance, "budget": budget}
+
+
+def by_name(config):
+    return {"loss": config["x"], "time": config["y"]}
+
+
+def sleepy(config):
+    time.sleep(0.3)
+    return quadratic(config)
+
+
+def mixed(config):
+    """Fails in a different way depending on where x falls; succeeds on most of the space."""
+    x = config["x"]
+    modes = [raises, nan, not_a_number, exits, hard_exit, segfault, hangs, hogs_memory]
+    slot = int((x + 5.0) / 15.0 * 16)  # 16 slots over [-5, 10]; the first 8 fail
+    if slot < len(modes):
+        return modes[slot](config)
+    return quadratic(config)

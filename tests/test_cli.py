@@ -1,0 +1,169 @@
+"""The command line end to end, in real subprocesses: run, report, resume, signals, locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mpismac.runhistory.journal import read_journal
+
+from .conftest import DATA, REPO, run_cli
+
+SPACE = """configspace:
+  hyperparameters:
+    - {type: uniform_float, name: x, lower: -5, upper: 10}
+    - {type: uniform_float, name: y, lower: 0, upper: 15}
+"""
+
+
+def _scenario(tmp_path: Path, target: str, **keys) -> Path:
+    keys = {"name": "t", "output_directory": str(tmp_path / "out"), "facade": "random", "n_trials": 10, **keys}
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"target: {target}\n" + SPACE + "".join(f"{k}: {v}\n" for k, v in keys.items()))
+    return path
+
+
+def _report(run_dir: Path) -> dict:
+    proc = run_cli("report", str(run_dir), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_example_runs_and_reports(tmp_path):
+    proc = run_cli(str(REPO / "examples" / "branin.yaml"), "--set", f"output_directory={tmp_path}",
+                   "--set", "n_trials=20", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    report = _report(tmp_path / "branin" / "0")
+    assert report["trials"] == 20 and report["status"]["SUCCESS"] == 20
+    assert 0.397 < report["incumbent"]["cost"][0] < 20
+    text = run_cli("report", str(tmp_path / "branin" / "0")).stdout
+    assert "incumbent  config" in text and "20 of 20" in text
+
+
+def test_every_failure_recorded_while_the_run_goes_on(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:mixed", n_trials=32, trial_walltime_limit=1,
+                     trial_memory_limit=400, crash_cost=1000)
+    proc = run_cli(str(path), "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = _report(tmp_path / "out" / "t" / "0")
+    status = report["status"]
+    assert report["trials"] == 32 and status["RUNNING"] == 0
+    assert status["SUCCESS"] and status["CRASHED"] and status["TIMEOUT"] and status["MEMORYOUT"], status
+    records = read_journal(tmp_path / "out" / "t" / "0" / "journal.jsonl").records
+    errors = " | ".join(r["info"].get("error", "") for r in records if r["op"] == "end")
+    for expected in ("RuntimeError", "walltime limit", "memory limit"):
+        assert expected in errors
+    assert all(r["cost"] == [1000.0] for r in records if r["op"] == "end" and r["status"] != 1)
+
+
+def test_command_target_run(tmp_path):
+    path = _scenario(tmp_path, str(DATA / "cmd_target.py"), n_trials=12)
+    proc = run_cli(str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    report = _report(tmp_path / "out" / "t" / "0")
+    assert report["trials"] == 12 and report["status"]["SUCCESS"] + report["status"]["CRASHED"] == 12
+    assert report["status"]["SUCCESS"] >= 6
+
+
+def _ends(run_dir: Path) -> int:
+    return sum(r["op"] == "end" for r in read_journal(run_dir / "journal.jsonl").records)
+
+
+def test_sigterm_stops_with_3_and_resume_completes(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=24)
+    run_dir = tmp_path / "out" / "t" / "0"
+    proc = subprocess.Popen([sys.executable, "-m", "mpismac", str(path), "--quiet"], stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not (run_dir / "journal.jsonl").exists() or _ends(run_dir) < 5):
+        time.sleep(0.05)
+    time.sleep(0.1)  # most likely mid-trial
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)  # SLURM sends it more than once
+    assert proc.wait(timeout=10) == 3, proc.stderr.read()
+    assert time.monotonic() - sent < 2.0
+    first = _report(run_dir)
+    assert 5 <= first["trials"] < 24 and not (run_dir / "lock.json").exists()
+
+    proc = run_cli(str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    report = _report(run_dir)
+    assert report["trials"] == 24 and report["status"]["SUCCESS"] == 24 and report["jobs"] == 2
+    records = read_journal(run_dir / "journal.jsonl").records
+    ended = [r["trial"] for r in records if r["op"] == "end"]
+    assert sorted(ended) == list(range(24))  # each trial once, the cut one re-run under its own id
+    configs = [r["values"] for r in records if r["op"] == "config"]
+    assert len({json.dumps(c, sort_keys=True) for c in configs}) == len(configs) == 24  # no proposal repeated
+
+
+def test_resume_rules_and_fresh(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=5)
+    run_dir = tmp_path / "out" / "t" / "0"
+    assert run_cli(str(path), "--quiet").returncode == 0
+    changed = run_cli(str(path), "--set", "trial_threads=2", "--set", "deterministic=true")
+    assert changed.returncode == 2 and "trial_threads" in changed.stderr and "deterministic" in changed.stderr
+    assert "Traceback" not in changed.stderr
+    assert run_cli(str(path), "--set", "n_trials=8", "--quiet").returncode == 0
+    assert _report(run_dir)["trials"] == 8
+    assert run_cli(str(path), "--fresh", "--quiet").returncode == 0
+    assert _report(run_dir)["trials"] == 5
+    assert len(list(run_dir.parent.glob("0.old-*"))) == 1
+
+
+def test_folder_in_use_by_a_live_job(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    run_dir = tmp_path / "out" / "t" / "0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "lock.json").write_text(json.dumps({"job_id": "4242", "host": socket.gethostname(),
+                                                   "pid": os.getpid(), "heartbeat": time.time()}))
+    proc = run_cli(str(path))
+    assert proc.returncode == 2 and "in use by job 4242" in proc.stderr
+    (run_dir / "lock.json").write_text(json.dumps({"job_id": "1", "host": socket.gethostname(),
+                                                   "pid": 2**22 + 7, "heartbeat": time.time()}))
+    assert run_cli(str(path), "--quiet").returncode == 0  # a dead job's lock is taken over
+
+
+def test_validate_imports_the_target(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import no_such_module_xyz\n\ndef f(config):\n    return 0\n")
+    proc = run_cli("validate", str(_scenario(tmp_path, f"{bad}:f")))
+    assert proc.returncode == 2 and "no_such_module_xyz" in proc.stderr and "Traceback (most recent" not in proc.stderr
+    ok = run_cli("validate", str(_scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic")))
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    assert not (tmp_path / "out").exists()  # validate runs nothing, writes nothing
+
+
+def test_report_on_a_missing_folder(tmp_path):
+    proc = run_cli("report", str(tmp_path / "nope"))
+    assert proc.returncode == 2 and "not an mpismac run folder" in proc.stderr
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_output(tty, capsys):
+    import io
+    import logging
+
+    from mpismac.runtime.progress import Progress
+
+    class Stream(io.StringIO):
+        def isatty(self):
+            return tty
+
+    stream = Stream()
+    logging.getLogger("mpismac").setLevel(logging.INFO)
+    p = Progress(10, stream=stream, log_every=0.0)
+    p.update(3, 1.25)
+    p.finish(10, 0.5)
+    if tty:
+        assert "\r" in stream.getvalue() and "[10/10] best 0.5" in stream.getvalue()
+    else:
+        assert stream.getvalue() == ""  # log lines instead of carriage returns

@@ -1,0 +1,226 @@
+"""Trial execution: every way a target can fail is recorded with the right status, the trial
+process carries on (or is restarted), and nothing outlives its rank."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from mpismac.execution import ChildExecutor, InProcessExecutor, Limits, TrialRequest
+from mpismac.target import TargetSpec
+from mpismac.trial import Status
+
+from .conftest import DATA, process_gone
+
+CRASH = 1e9
+
+
+NO_LIMITS = Limits()
+
+
+def _executor(space, tmp_path, fn, limits=NO_LIMITS, **kw):
+    spec = TargetSpec("function", function=fn, path=str(DATA / "targets.py"))
+    ex = ChildExecutor(spec, space, ["cost"], [CRASH], limits, tmp_path / "logs" / "worker0.out", **kw)
+    ex.start()
+    return ex
+
+
+def _run(ex, trial_id=0, config=None, timeout=30.0):
+    ex.submit(TrialRequest(trial_id, 0, config or {"x": 1.0, "y": 2.0}, seed=1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = ex.poll(0.5)
+        if value is not None:
+            return value
+    raise AssertionError("the trial never ended")
+
+
+@pytest.mark.parametrize("fn,status,error", [
+    ("raises", Status.CRASHED, "RuntimeError: boom from the target"),
+    ("nan", Status.CRASHED, "NaN"),
+    ("not_a_number", Status.CRASHED, "not a number"),
+    ("exits", Status.CRASHED, "sys.exit(3)"),
+    ("hard_exit", Status.CRASHED, "exited with code 7"),
+    ("segfault", Status.CRASHED, "SIGSEGV"),
+    ("hangs", Status.TIMEOUT, "walltime limit of 1.5 s"),
+    ("hogs_memory", Status.MEMORYOUT, "memory limit of 400 MiB"),
+])
+def test_failure_is_recorded_and_execution_goes_on(space, tmp_path, fn, status, error):
+    ex = _executor(space, tmp_path, fn, Limits(walltime=1.5, memory_mib=400))
+    first_pid = ex.pid
+    try:
+        value = _run(ex)
+        assert value.status == status
+        assert error in value.additional_info["error"]
+        assert value.cost == (CRASH,)
+    finally:
+        ex.close()
+    assert process_gone(first_pid)
+
+
+def test_process_survives_python_failures(space, tmp_path):
+    ex = ChildExecutor(TargetSpec("function", function="raises", path=str(DATA / "targets.py")), space,
+                       ["cost"], [CRASH], Limits(), tmp_path / "w.out")
+    ex.start()
+    pid = ex.pid
+    try:
+        assert _run(ex).status == Status.CRASHED
+        assert _run(ex, 1).status == Status.CRASHED
+        assert ex.pid == pid  # imports paid once
+        assert "Traceback" in _run(ex, 2).additional_info["traceback"]
+    finally:
+        ex.close()
+
+
+def test_memory_limit_restarts_the_process(space, tmp_path):
+    ex = _executor(space, tmp_path, "hogs_memory", Limits(memory_mib=300))
+    try:
+        pid = ex.pid
+        value = _run(ex)
+        assert value.status == Status.MEMORYOUT and value.additional_info["peak_memory_mib"] > 300
+        assert process_gone(pid)
+        assert _run(ex, 1).status == Status.MEMORYOUT and ex.pid is None  # restarted for trial 1, killed again
+    finally:
+        ex.close()
+
+
+def test_hanging_grandchild_is_killed_with_the_group(space, tmp_path, monkeypatch):
+    pid_file = tmp_path / "gc.pid"
+    monkeypatch.setenv("GRANDCHILD_PID_FILE", str(pid_file))
+    ex = _executor(space, tmp_path, "grandchild_hangs", Limits(walltime=2.0))
+    try:
+        value = _run(ex)
+        assert value.status == Status.TIMEOUT
+        grandchild = int(pid_file.read_text())
+        time.sleep(0.2)
+        assert process_gone(grandchild)
+    finally:
+        ex.close()
+
+
+def test_leftover_processes_are_killed_after_a_trial(space, tmp_path, monkeypatch):
+    pid_file = tmp_path / "gc.pid"
+    monkeypatch.setenv("GRANDCHILD_PID_FILE", str(pid_file))
+    ex = _executor(space, tmp_path, "leaves_grandchild")
+    try:
+        value = _run(ex)
+        assert value.status == Status.SUCCESS and value.additional_info["killed_leftover_processes"] == 1
+        time.sleep(0.2)
+        assert process_gone(int(pid_file.read_text()))
+    finally:
+        ex.close()
+
+
+def test_environment_of_the_trial_process(space, tmp_path, monkeypatch):
+    for var in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "HYDRA_CONTROL_FD", "MPICH_INTERFACE_HOSTNAME"):
+        monkeypatch.setenv(var, "1")
+    ex = _executor(space, tmp_path, "environment", Limits(threads=3))
+    try:
+        info = _run(ex).additional_info
+        assert info["leaked"] == [] and info["omp"] == "3"
+        assert info["pgid"] == info["pid"] != os.getpgid(0)  # its own process group
+    finally:
+        ex.close()
+
+
+def test_trial_process_ignores_shutdown_signals(space, tmp_path):
+    ex = _executor(space, tmp_path, "sleepy")
+    try:
+        ex.submit(TrialRequest(0, 0, {"x": 1.0, "y": 2.0}, 0))
+        time.sleep(0.05)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            os.kill(ex.pid, sig)
+        value = None
+        while value is None:
+            value = ex.poll(0.5)
+        assert value.status == Status.SUCCESS  # shutdown is the rank's decision
+    finally:
+        ex.close()
+
+
+def test_output_goes_to_the_worker_log(space, tmp_path):
+    ex = _executor(space, tmp_path, "prints")
+    try:
+        _run(ex, 5, {"x": 0.25, "y": 1.0})
+    finally:
+        ex.close()
+    text = (tmp_path / "logs" / "worker0.out").read_text()
+    assert "--- trial 5" in text and "hello from the target 0.25" in text
+
+
+def test_target_that_cannot_be_imported(space, tmp_path):
+    from mpismac.errors import TargetLoadError
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("import no_such_module_xyz\n")
+    ex = ChildExecutor(TargetSpec("function", function="f", path=str(bad)), space, ["cost"], [CRASH], Limits(),
+                       tmp_path / "w.out")
+    with pytest.raises(TargetLoadError, match="no_such_module_xyz"):
+        ex.start()
+
+
+def test_command_target(space, tmp_path):
+    spec = TargetSpec("command", argv=(str(DATA / "cmd_target.py"),))
+    ex = ChildExecutor(spec, space, ["cost"], [CRASH], Limits(walltime=10), tmp_path / "w.out")
+    ex.start()
+    try:
+        value = _run(ex, 0, {"x": 3.0, "y": 2.0})
+        assert value.status == Status.SUCCESS and value.cost == (4.0,)
+        assert value.additional_info["additional_info"] == "seed1" and value.additional_info["runtime"] == 0.01
+        failed = _run(ex, 1, {"x": 9.9, "y": 2.0})
+        assert failed.status == Status.CRASHED and "exit code 1" in failed.additional_info["error"]
+    finally:
+        ex.close()
+    assert "solver log line" in (tmp_path / "w.out").read_text()
+
+
+def test_in_process_fallback(space):
+    ex = InProcessExecutor(lambda config: config["x"] * 2, space, ["cost"], [CRASH])
+    ex.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))
+    assert ex.poll(0).cost == (4.0,)
+    ex = InProcessExecutor(lambda config: 1 / 0, space, ["cost"], [CRASH])
+    ex.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))
+    assert ex.poll(0).status == Status.CRASHED
+
+
+RANK = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from ConfigSpace import ConfigurationSpace
+    from mpismac.execution import ChildExecutor, Limits, TrialRequest
+    from mpismac.target import TargetSpec
+    cs = ConfigurationSpace({"x": (-5.0, 10.0), "y": (0.0, 15.0)})
+    ex = ChildExecutor(TargetSpec("function", function="grandchild_hangs", path=sys.argv[1]), cs, ["cost"],
+                       [1.0], Limits(), Path(sys.argv[2]))
+    ex.start()
+    ex.submit(TrialRequest(0, 0, {"x": 1.0, "y": 1.0}, 0))
+    print(json.dumps({"child": ex.pid, "sentinel": ex._sentinel}), flush=True)
+    while True:
+        ex.poll(1.0)
+""")
+
+
+def test_no_process_survives_its_rank(tmp_path):
+    """SIGKILL the rank mid-trial: the trial process, its sentinel and the target's child die."""
+    pid_file = tmp_path / "gc.pid"
+    rank = subprocess.Popen([sys.executable, "-c", RANK, str(DATA / "targets.py"), str(tmp_path / "w.out")],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "GRANDCHILD_PID_FILE": str(pid_file)})
+    pids = json.loads(rank.stdout.readline())
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids["grandchild"] = int(pid_file.read_text())
+    assert not any(process_gone(p) for p in pids.values())
+    rank.kill()
+    rank.wait()
+    deadline = time.monotonic() + 5
+    while not all(process_gone(p) for p in pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert {k: process_gone(p) for k, p in pids.items()} == {k: True for k in pids}

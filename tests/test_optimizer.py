@@ -1,0 +1,112 @@
+"""The optimizer interface: ask with pending trials, tell out of order, proposals from
+(seed, index) streams, state that carries a run on, conditional spaces, the Python API."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from ConfigSpace import Categorical, Configuration, ConfigurationSpace, EqualsCondition, Float, Integer
+
+from mpismac import Optimizer, Scenario, optimize
+from mpismac.runhistory.folder import load_run
+from mpismac.target import TargetSpec
+from mpismac.trial import Status, TrialValue
+
+from .conftest import DATA
+
+
+def _scenario(space, **kw):
+    return Scenario(configspace=space, facade="random", **{"n_trials": 40, **kw})
+
+
+def test_ask_with_pending_and_tell_out_of_order(space):
+    opt = Optimizer(_scenario(space))
+    asked = [opt.ask() for _ in range(6)]
+    assert len({i.trial_id for i in asked}) == 6 and len({i.config_id for i in asked}) == 6
+    assert len(opt.pending) == 6
+    for info in reversed(asked):
+        opt.tell(info, info.config["x"] ** 2)
+    best = min(asked, key=lambda i: i.config["x"] ** 2)
+    assert opt.incumbent.config_id == best.config_id and opt.pending == []
+    opt.tell(asked[0], TrialValue((float("inf"),), Status.CRASHED))  # a crash never becomes incumbent
+    assert opt.incumbent.config_id == best.config_id
+
+
+def test_same_seed_same_proposals_other_seed_others(space):
+    a, b, c = Optimizer(_scenario(space)), Optimizer(_scenario(space)), Optimizer(_scenario(space, seed=1))
+    seq = [a.ask().config for _ in range(30)]
+    assert seq == [b.ask().config for _ in range(30)]
+    assert seq != [c.ask().config for _ in range(30)]
+
+
+def test_state_carries_the_proposal_sequence_on(space):
+    scenario = _scenario(space)
+    whole = Optimizer(scenario)
+    expected = [whole.ask().config for _ in range(20)]
+    first = Optimizer(scenario)
+    got = []
+    for _ in range(12):
+        info = first.ask()
+        first.tell(info, 1.0)
+        got.append(info.config)
+    second = Optimizer(scenario, first.runhistory, first.state())  # a restart from the saved state
+    got += [second.ask().config for _ in range(8)]
+    assert got == expected
+
+
+def test_initial_design_is_sobol_and_spread(space):
+    opt = Optimizer(_scenario(space, n_trials=100, use_default_config=True))
+    infos = [opt.ask() for _ in range(20)]
+    assert infos[0].config == {"x": 2.5, "y": 7.5} and infos[0].origin == "default"
+    assert {i.origin for i in infos[1:]} == {"sobol"}
+    quadrants = {(i.config["x"] > 2.5, i.config["y"] > 7.5) for i in infos[1:9]}
+    assert len(quadrants) == 4
+
+
+def test_conditional_space_proposals_are_valid():
+    cs = ConfigurationSpace(seed=0)
+    cs.add([Categorical("model", ["svm", "forest"]), Float("C", (1e-3, 1e3), log=True),
+            Integer("trees", (10, 500), log=True), Categorical("kernel", ["rbf", "poly"])])
+    cs.add([EqualsCondition(cs["C"], cs["model"], "svm"), EqualsCondition(cs["kernel"], cs["model"], "svm"),
+            EqualsCondition(cs["trees"], cs["model"], "forest")])
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=60))
+    models = set()
+    for _ in range(60):
+        config = opt.ask().config
+        Configuration(cs, values=config)  # raises on an invalid combination
+        models.add(config["model"])
+        assert ("trees" in config) == (config["model"] == "forest") and ("C" in config) == (config["model"] == "svm")
+    assert models == {"svm", "forest"}
+
+
+def test_deterministic_scenarios_use_one_seed(space):
+    det = Optimizer(_scenario(space, deterministic=True))
+    assert len({det.ask().seed for _ in range(5)}) == 1
+    noisy = Optimizer(_scenario(space))
+    assert len({noisy.ask().seed for _ in range(5)}) == 5
+
+
+def test_serial_runs_are_reproducible(tmp_path, space):
+    target = TargetSpec("function", function="quadratic", path=str(DATA / "targets.py"))
+    results = []
+    for name in ("a", "b"):
+        scenario = _scenario(space, n_trials=15, name=name, output_directory=str(tmp_path))
+        result = optimize(target, scenario, show_progress=False)
+        rh = load_run(result.path).state.runhistory
+        results.append(([rh.configs[r.config_id] for r in rh.trials.values()], [r.cost for r in rh.trials.values()]))
+        assert result.exit_code == 0 and result.n_finished == 15
+    assert results[0] == results[1]
+
+
+def test_api_importable_function_and_inprocess_fallback(tmp_path, space):
+    import tests.data.targets as targets
+
+    result = optimize(targets.quadratic, _scenario(space, n_trials=5, output_directory=str(tmp_path)),
+                      show_progress=False)
+    assert result.n_finished == 5 and result.incumbent is not None
+    with pytest.warns(UserWarning, match="lambda"):
+        result = optimize(lambda config: config["x"], _scenario(space, n_trials=5, name="lam",
+                                                                output_directory=str(tmp_path)), show_progress=False)
+    assert result.cost == (min(c["x"] for c in load_run(result.path).state.runhistory.configs),)
+    warnings.simplefilter("default")

@@ -1,0 +1,133 @@
+"""Scenario validation: every broken scenario exits 2 naming the file and key, no traceback."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from mpismac.errors import ScenarioError
+from mpismac.scenario import Scenario
+
+from .conftest import DATA, run_cli
+
+GOOD = f"""
+target: {DATA / 'targets.py'}:quadratic
+configspace:
+  hyperparameters:
+    - {{type: uniform_float, name: x, lower: -5, upper: 10}}
+    - {{type: uniform_float, name: y, lower: 0, upper: 15}}
+facade: random
+n_trials: 5
+"""
+
+BROKEN = [
+    ("n_trials: -3", "n_trials", "positive"),
+    ("n_trial: 10", "n_trial", "did you mean 'n_trials'"),
+    ("n_workers: 8", "n_workers", "mpiexec -n"),
+    ("facade: hpo", "facade", "not built yet"),
+    ("facade: bayes", "facade", "expected one of"),
+    ("mode: psmac", "mode", "not built yet"),
+    ("seed: 1.5", "seed", "integer"),
+    ("deterministic: maybe", "deterministic", "true or false"),
+    ("trial_walltime_limit: -1", "trial_walltime_limit", "positive"),
+    ("trial_memory_limit: lots", "trial_memory_limit", "number"),
+    ("objectives: [a, b]\ncrash_cost: [1, 2, 3]", "crash_cost", "one crash cost per objective"),
+    ("min_budget: 10\nmax_budget: 1", "min_budget", "larger than max_budget"),
+    ("min_budget: 1", "max_budget", "go together"),
+    ("instance_features: {a: [1]}", "instance_features", "without 'instances'"),
+    ("instances: [a, b]\ninstance_features: {a: [1], b: [1, 2]}", "instance_features", "same number"),
+    ("configspace: missing.json", "configspace", "file not found"),
+    ("target: nowhere.py:f", "target", "file not found"),
+    ("target: no-such-program-xyz", "target", "not on PATH"),
+    ("name: a/b", "name", "without '/'"),
+    ("psmac: {input_dir: x}", "psmac", "unknown key"),
+]
+
+
+def _write(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    lines = [ln for ln in GOOD.strip().splitlines()]
+    keys = {ln.split(":")[0] for ln in extra.splitlines() if not ln.startswith(" ")}
+    kept, skip = [], False
+    for ln in lines:  # drop the good value of a key the broken text sets
+        if not ln.startswith(" "):
+            skip = ln.split(":")[0] in keys
+        if not skip:
+            kept.append(ln)
+    path.write_text("\n".join(kept) + "\n" + extra + "\n")
+    return path
+
+
+@pytest.mark.parametrize("extra,key,why", BROKEN, ids=[b[1] + "-" + b[2][:12] for b in BROKEN])
+def test_broken_scenario_names_key(tmp_path, extra, key, why):
+    path = _write(tmp_path, extra)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_yaml(path)
+    message = str(err.value)
+    assert str(path) in message and f"key '{key}'" in message and why in message
+
+
+@pytest.mark.parametrize("extra,key,why", BROKEN[:12], ids=[b[1] for b in BROKEN[:12]])
+def test_cli_exits_2_without_traceback(tmp_path, extra, key, why):
+    proc = run_cli("validate", str(_write(tmp_path, extra)))
+    assert proc.returncode == 2, proc.stderr
+    assert f"key '{key}'" in proc.stderr and why in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    path = _write(tmp_path, "n_trials: 0\nseed: -1\nwalltime_limit: soon")
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_yaml(path)
+    assert {k for k, _ in err.value.problems} == {"n_trials", "seed", "walltime_limit"}
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("n_trials: 5\n  bad: [\n")
+    proc = run_cli("validate", str(path))
+    assert proc.returncode == 2 and "line" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_good_scenario_and_defaults(tmp_path):
+    s = Scenario.from_yaml(_write(tmp_path, ""))
+    assert s.name == "scenario" and s.n_trials == 5 and s.crash_cost == (math.inf,)
+    assert s.target.kind == "function" and s.target.function == "quadratic"
+    assert s.run_dir == Path("mpismac_output/scenario/0")
+
+
+def test_set_overrides(tmp_path):
+    s = Scenario.from_yaml(_write(tmp_path, ""), ["n_trials=7", "walltime_limit=.inf", "psmac.input_dirs=[a, b]",
+                                                   "objectives=[loss, time]", "crash_cost=[1, 2]"])
+    assert s.n_trials == 7 and math.isinf(s.walltime_limit) and s.psmac.input_dirs == ("a", "b")
+    assert s.objectives == ("loss", "time") and s.crash_cost == (1.0, 2.0)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_yaml(_write(tmp_path, ""), ["n_trials=many"])
+    assert "n_trials" in str(err.value)
+
+
+def test_configspace_readers(tmp_path, space):
+    space.to_json(tmp_path / "cs.json")
+    space.to_yaml(tmp_path / "cs.yaml")
+    (tmp_path / "cs.pcs").write_text("x real [-5.0, 10.0] [2.5]\ny real [0.0, 15.0] [7.5]\n")
+    for name in ("cs.json", "cs.yaml", "cs.pcs"):
+        s = Scenario(configspace=name, base_dir=str(tmp_path), facade="random")
+        assert sorted(s.configspace.keys()) == ["x", "y"], name
+    s = Scenario(configspace=space.to_serialized_dict(), facade="random")
+    assert s.configspace == space
+
+
+def test_command_target_parsed(tmp_path):
+    s = Scenario.from_yaml(_write(tmp_path, f"target: {DATA / 'cmd_target.py'} --fixed=1"))
+    assert s.target.kind == "command" and s.target.argv[-1] == "--fixed=1"
+
+
+def test_resolved_yaml_round_trip(tmp_path):
+    s = Scenario.from_yaml(_write(tmp_path, "instances: [a, b]\ninstance_features: {a: [1, 2], b: [3, 4]}"))
+    import yaml
+
+    again = Scenario.from_dict(yaml.safe_load(s.to_yaml()))
+    assert again.changed_keys(s) == []
+    assert s.replace(n_trials=9).changed_keys(s) == ["n_trials"]

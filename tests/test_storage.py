@@ -1,0 +1,144 @@
+"""The journal and the HDF5 snapshot: round trips, torn and damaged records, foreign files."""
+
+from __future__ import annotations
+
+import h5py
+import pytest
+
+from mpismac.runhistory import RunHistory, TrajectoryEntry
+from mpismac.runhistory.folder import JOURNAL, SCENARIO, SNAPSHOT, RunFolderError, load_run
+from mpismac.runhistory.journal import JournalWriter, encode, read_journal
+from mpismac.runhistory.replay import (
+    JournalFormatError,
+    ReplayState,
+    config_record,
+    end_record,
+    incumbent_record,
+    replay,
+    start_record,
+    state_record,
+)
+from mpismac.runhistory.snapshot import SnapshotError, read_snapshot, write_snapshot
+from mpismac.scenario import Scenario
+from mpismac.trial import Status, TrialInfo, TrialValue
+
+
+def _records(n: int, first: int = 0):
+    out = []
+    for i in range(first, first + n):
+        config = {"x": i % 15 - 5.0 + 0.001 * i, "y": 1.0}
+        info = TrialInfo(i, i, config, "inst" if i % 2 else None, i, 3.0 if i % 3 else None)
+        out.append(config_record(i, info.config, "sobol"))
+        out.append(start_record(info, 100.0 + i, worker=i % 3, rank=0, optimizer_state={"n": i + 1}))
+        if i % 4 != 3:  # every 4th stays running
+            status = Status.SUCCESS if i % 5 else Status.CRASHED
+            out.append(end_record(i, TrialValue((float(i),) if status == Status.SUCCESS else (float("inf"),),
+                                                status, 100.0 + i, 101.0 + i, {"k": [i, "v"]})))
+        if i % 6 == 0:
+            out.append(incumbent_record(TrajectoryEntry(i, i, (float(i),), float(i))))
+    out.append(state_record({"n": first + n}, 12.5, 3.0))
+    return out
+
+
+def _state(space, records):
+    state = ReplayState(RunHistory(space, ("cost",)))
+    replay(state, records)
+    return state
+
+
+def _same(a: ReplayState, b: ReplayState):
+    ra, rb = a.runhistory, b.runhistory
+    assert ra.configs == rb.configs and ra.origins == rb.origins
+    assert ra.trials == rb.trials and ra.trajectory == rb.trajectory
+    assert (ra.vectors() == rb.vectors()).all()
+    assert a.optimizer_state == b.optimizer_state and a.walltime_used == b.walltime_used
+
+
+def test_journal_round_trip(tmp_path, space):
+    writer = JournalWriter(tmp_path / JOURNAL)
+    records = _records(30)
+    for r in records:
+        writer.append(r)
+    writer.close()
+    read = read_journal(tmp_path / JOURNAL)
+    assert read.records[1:] == records and not read.torn and read.skipped == 0
+    assert read.end == (tmp_path / JOURNAL).stat().st_size
+
+
+@pytest.mark.parametrize("cut", [1, 5, 20, -1])
+def test_torn_last_record_is_ignored_and_cut_off_on_append(tmp_path, cut):
+    path = tmp_path / JOURNAL
+    writer = JournalWriter(path)
+    for r in _records(5):
+        writer.append(r)
+    writer.close()
+    data = path.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    path.write_bytes(data[: last + cut] if cut > 0 else data[:-1])  # a kill mid-write
+    read = read_journal(path)
+    assert read.torn and len(read.records) == len(_records(5))  # the format record + all but the last
+    assert read.end == last
+    writer = JournalWriter(path, read.end)  # resume: the torn tail is cut, appending goes on
+    writer.append({"op": "state", "state": {}, "walltime_used": 1.0})
+    writer.close()
+    again = read_journal(path)
+    assert not again.torn and again.records[-1]["walltime_used"] == 1.0
+
+
+def test_damaged_middle_record_is_skipped(tmp_path):
+    path = tmp_path / JOURNAL
+    lines = [encode({"op": "state", "state": {"i": i}, "walltime_used": 0.0}) for i in range(5)]
+    lines[2] = lines[2].replace(b'"i":2', b'"i":7')  # checksum no longer matches
+    path.write_bytes(b"".join(lines))
+    read = read_journal(path)
+    assert [r["state"]["i"] for r in read.records] == [0, 1, 3, 4] and read.skipped == 1
+
+
+def test_unknown_record_is_refused(space):
+    with pytest.raises(JournalFormatError, match="newer"):
+        replay(ReplayState(RunHistory(space, ("cost",))), [{"op": "teleport"}])
+
+
+def test_snapshot_round_trip(tmp_path, space):
+    state = _state(space, _records(40))
+    write_snapshot(tmp_path / SNAPSHOT, state, "name: x\n", journal_offset=1234)
+    snap = read_snapshot(tmp_path / SNAPSHOT)
+    _same(snap.state, state)
+    assert snap.journal_offset == 1234 and snap.scenario_yaml == "name: x\n"
+    assert not (tmp_path / (SNAPSHOT + ".tmp")).exists()
+    with h5py.File(tmp_path / SNAPSHOT, "r") as f:  # the documented layout
+        assert f.attrs["format"] == "mpismac-runhistory" and f.attrs["format_version"] == 1
+        assert f["configs/vector"].shape == (40, 2) and f["trials/cost"].shape == (40, 1)
+        assert set(f["trials"]) >= {"trial_id", "config_id", "instance", "seed", "budget", "cost", "status",
+                                    "start_time", "end_time", "worker", "origin_rank", "additional_info"}
+
+
+def test_snapshot_plus_journal_tail_equals_full_replay(tmp_path, space):
+    scenario = Scenario(configspace=space, facade="random")
+    (tmp_path / SCENARIO).write_text(scenario.to_yaml())
+    writer = JournalWriter(tmp_path / JOURNAL)
+    head, tail = _records(20), _records(15, first=20)
+    for r in head:
+        writer.append(r)
+    write_snapshot(tmp_path / SNAPSHOT, _state(space, head), scenario.to_yaml(), writer.offset)
+    for r in tail:
+        writer.append(r)
+    writer.close()
+    loaded = load_run(tmp_path)
+    _same(loaded.state, _state(space, head + tail))
+    (tmp_path / SNAPSHOT).write_bytes(b"garbage, not HDF5")  # a damaged snapshot: the journal still has it all
+    _same(load_run(tmp_path).state, _state(space, head + tail))
+
+
+def test_foreign_and_newer_files_are_refused(tmp_path, space):
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["data"] = [1, 2, 3]
+    with pytest.raises(SnapshotError, match="not an mpismac runhistory"):
+        read_snapshot(tmp_path / "other.h5")
+    write_snapshot(tmp_path / SNAPSHOT, _state(space, _records(3)), "", 0)
+    with h5py.File(tmp_path / SNAPSHOT, "r+") as f:
+        f.attrs["format_version"] = 2
+    with pytest.raises(SnapshotError, match="newer"):
+        read_snapshot(tmp_path / SNAPSHOT)
+    with pytest.raises(RunFolderError, match="not an mpismac run folder"):
+        load_run(tmp_path / "nothing")
