@@ -166,6 +166,13 @@ def test_target_that_cannot_be_imported(space, tmp_path):
         ex.start()
 
 
+def test_memory_limit_below_the_baseline_is_refused(space, tmp_path):
+    from mpismac.errors import TargetLoadError
+
+    with pytest.raises(TargetLoadError, match="raise the limit"):
+        _executor(space, tmp_path, "zero", Limits(memory_mib=20))
+
+
 def test_command_target(space, tmp_path):
     spec = TargetSpec("command", argv=(str(DATA / "cmd_target.py"),))
     ex = ChildExecutor(spec, space, ["cost"], [CRASH], Limits(walltime=10), tmp_path / "w.out")

@@ -145,9 +145,15 @@ class ChildExecutor:
             self._kill()
             if reply is None:
                 raise TargetLoadError(f"the trial process did not start (see {self.log_path})")
-            detail = reply.get("traceback", "").strip().splitlines()
+            detail = [ln for ln in reply.get("traceback", "").strip().splitlines()
+                      if not ln.startswith("Traceback (most recent call last)")]
             raise TargetLoadError(f"cannot load the target: {reply['error']}\n" + "\n".join(detail[-6:]))
         self._sentinel = int(reply["sentinel"])
+        baseline = procs.rss_bytes(self._proc.pid) / 2**20
+        if self.limits.memory_mib is not None and baseline > 0.9 * self.limits.memory_mib:
+            self._kill()
+            raise TargetLoadError(f"the trial process uses {baseline:.0f} MiB once the target is imported, "
+                                  f"too close to trial_memory_limit ({self.limits.memory_mib:g} MiB): raise the limit")
 
     def close(self) -> None:
         self._kill()

@@ -114,10 +114,10 @@ def _run_trial(executor, info: TrialInfo, scenario: Scenario, clock: _Clock, sig
     """Run one trial to its end, or cut it short (None) on a stop signal or the run's walltime."""
     executor.submit(TrialRequest.from_info(info))
     while True:
+        session.lock.heartbeat()
         value = executor.poll(POLL_S)
         if value is not None:
             return value
-        session.lock.heartbeat()
         if signals.requested or clock.walltime >= scenario.walltime_limit:
             executor.cancel()
             return None
