@@ -1,0 +1,119 @@
+"""The bookkeeping every runtime shares: ask, record, tell, checkpoint, limits, progress.
+
+A runtime decides where trials run; the driver decides what runs and writes it down. Nothing
+here knows about MPI or processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..optimizer import Optimizer
+from ..runhistory.runhistory import TrajectoryEntry
+from ..scenario import Scenario
+from ..trial import TrialInfo, TrialValue
+from .progress import Progress
+from .result import RunResult
+from .session import Session
+
+log = logging.getLogger("mpismac")
+
+
+class Clock:
+    """Wall and CPU time used by the run, carried over from earlier jobs."""
+
+    def __init__(self, walltime_used: float, cputime_used: float):
+        self._wall0, self._cpu0 = walltime_used, cputime_used
+        self._start = time.monotonic()
+        self._proc0 = time.process_time()
+        self.trial_cpu = 0.0
+
+    @property
+    def walltime(self) -> float:
+        return self._wall0 + time.monotonic() - self._start
+
+    @property
+    def cputime(self) -> float:
+        return self._cpu0 + time.process_time() - self._proc0 + self.trial_cpu
+
+
+class Driver:
+    """Proposes trials, records what happens to them, and says when the run must stop."""
+
+    def __init__(self, scenario: Scenario, session: Session, ranks: int, show_progress: bool = True):
+        self.scenario = scenario
+        self.session = session
+        self.rh = session.state.runhistory
+        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state)
+        self.recorder = session.recorder
+        self.recorder.job(ranks=ranks)
+        self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
+        self.progress = Progress(scenario.n_trials, enabled=show_progress)
+        self._since_checkpoint = 0
+        self.n_finished = len(self.rh.finished())
+        log.info("run %s: %s, facade %s, %d trials, %d rank(s)", session.dir,
+                 "resumed" if session.resumed else "started", scenario.facade, scenario.n_trials, ranks)
+
+    # -- limits ------------------------------------------------------------------------------------
+
+    def can_ask(self) -> bool:
+        """Whether the trial budget allows another trial (re-queued ones always run)."""
+        return len(self.rh.trials) < self.scenario.n_trials or self.optimizer.n_requeued > 0
+
+    def limit_reached(self) -> str | None:
+        """A limit that ends the run now, cutting running trials short (they run again on resume)."""
+        s = self.scenario
+        if self.clock.walltime >= s.walltime_limit:
+            return "walltime_limit"
+        if self.clock.cputime >= s.cputime_limit:
+            return "cputime_limit"
+        inc = self.optimizer.incumbent
+        if s.termination_cost_threshold is not None and inc is not None and all(
+                c <= t for c, t in zip(inc.cost, s.termination_cost_threshold, strict=True)):
+            return "termination_cost_threshold"
+        return None
+
+    # -- trials ------------------------------------------------------------------------------------
+
+    def ask(self) -> TrialInfo:
+        return self.optimizer.ask()
+
+    def started(self, info: TrialInfo, worker: int) -> None:
+        now = time.time()
+        self.rh.start_trial(info, now, worker=worker)
+        self.recorder.start(info, now, worker, 0, self.optimizer.state())
+
+    def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
+        """Tell the optimizer, write the result, checkpoint when due, show progress."""
+        self.clock.trial_cpu += value.additional_info.get("cpu_time", 0.0)
+        previous = self.optimizer.incumbent
+        self.optimizer.tell(info, value)
+        self.recorder.end(info.trial_id, value)
+        self.n_finished += 1
+        inc = self.optimizer.incumbent
+        if inc is not None and inc != previous:
+            entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime)
+            self.rh.add_trajectory(entry)
+            self.recorder.incumbent(entry)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.scenario.checkpoint_interval:
+            self.checkpoint()
+        self.progress.update(self.n_finished, inc.cost[0] if inc else None, extra)
+
+    def update_model(self) -> None:
+        self.optimizer.update_model()
+
+    def checkpoint(self, final: bool = False) -> None:
+        self.recorder.checkpoint(self.optimizer.state(), self.clock.walltime, self.clock.cputime,
+                                 force_snapshot=final)
+        self._since_checkpoint = 0
+
+    def finish(self, stopped_by: str) -> RunResult:
+        self.checkpoint(final=True)
+        inc = self.optimizer.incumbent
+        self.progress.finish(self.n_finished, inc.cost[0] if inc else None, f"stopped by {stopped_by}")
+        log.info("run %s stopped by %s after %d trials; incumbent %s cost %s", self.session.dir, stopped_by,
+                 self.n_finished, inc.config if inc else None, inc.cost if inc else None)
+        return RunResult(inc.config if inc else None, inc.cost if inc else None, self.session.dir,
+                         self.n_finished, stopped_by)
