@@ -25,6 +25,7 @@ def optimize(target: Callable[..., Any] | TargetSpec | None, scenario: Scenario,
                             "or pass a function to optimize)")
         target = scenario.target
     if comm is not None and comm.Get_size() > 1:
-        raise UserError("the MPI master-worker runtime is not built yet in this version of mpismac; "
-                        "pass a communicator of size 1 or none")
+        from .runtime.mpi import run_mpi  # imports mpi4py: only on this path
+
+        return run_mpi(scenario, target, comm, fresh=fresh, show_progress=show_progress)
     return run_serial(scenario, target, fresh=fresh, show_progress=show_progress)

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import UserError
+from .errors import ReportedElsewhere, UserError
 
 COMMANDS = ("run", "validate", "report")
 log = logging.getLogger("mpismac")
@@ -47,23 +47,48 @@ def _launched_ranks() -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .api import optimize
-    from .scenario import Scenario
 
-    if _launched_ranks() > 1:
-        raise UserError("the MPI master-worker runtime is not built yet in this version of mpismac: "
-                        "run `python -m mpismac SCENARIO.yaml` without mpiexec")
-    scenario = Scenario.from_yaml(args.scenario, args.overrides)
-    if scenario.target is None:
-        raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
-    result = optimize(scenario.target, scenario, fresh=args.fresh, show_progress=not args.quiet)
-    cost = "-" if result.cost is None else ", ".join(f"{c:.6g}" for c in result.cost)
-    print(f"incumbent cost {cost}: {result.incumbent}")
-    print(f"run folder {result.path} ({result.n_finished} trials, stopped by {result.stopped_by})")
+    comm = None
+    if _launched_ranks() > 1:  # under mpiexec/srun: master-worker over COMM_WORLD
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+    scenario = _load_everywhere(args, comm)
+    result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
+    if comm is None or comm.Get_rank() == 0:
+        cost = "-" if result.cost is None else ", ".join(f"{c:.6g}" for c in result.cost)
+        print(f"incumbent cost {cost}: {result.incumbent}")
+        print(f"run folder {result.path} ({result.n_finished} trials, stopped by {result.stopped_by})")
     return result.exit_code
 
 
+def _load_everywhere(args: argparse.Namespace, comm):
+    """Read the scenario; under MPI, rank 0's verdict is every rank's, and only rank 0 speaks."""
+    from .errors import ReportedElsewhere
+    from .scenario import Scenario
+
+    scenario, error = None, None
+    try:
+        scenario = Scenario.from_yaml(args.scenario, args.overrides)
+        if scenario.target is None:
+            raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
+    except UserError as exc:
+        if comm is None:
+            raise
+        error = str(exc)
+    if comm is not None:
+        root_error = comm.bcast(error, root=0)
+        if root_error is not None:
+            raise (UserError if comm.Get_rank() == 0 else ReportedElsewhere)(root_error)
+        if error is not None:
+            print(f"mpismac: rank {comm.Get_rank()} cannot read what rank 0 read: {error}", file=sys.stderr)
+            comm.Abort(2)
+    return scenario
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .execution import ChildExecutor, Limits
+    from .execution import ChildExecutor
+    from .runtime.serial import trial_limits
     from .scenario import Scenario
 
     scenario = Scenario.from_yaml(args.scenario, args.overrides)
@@ -75,7 +100,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
         with tempfile.TemporaryDirectory() as tmp:
             executor = ChildExecutor(scenario.target, scenario.configspace, scenario.objectives,
-                                     scenario.crash_cost, Limits(threads=scenario.trial_threads),
+                                     scenario.crash_cost, trial_limits(scenario),
                                      Path(tmp) / "validate.out")
             try:
                 executor.start(timeout=300)
@@ -108,11 +133,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
     try:
         return handlers[args.command](args)
+    except ReportedElsewhere:
+        return 2
     except UserError as exc:
         print(f"mpismac: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 3
+    except BrokenPipeError:  # `report ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -19,3 +19,7 @@ class ScenarioError(UserError):
 
 class TargetLoadError(UserError):
     """The target could not be imported or started."""
+
+
+class ReportedElsewhere(UserError):
+    """A user mistake that another rank (rank 0) reports; this rank exits 2 without a message."""

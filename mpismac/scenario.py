@@ -53,7 +53,7 @@ class Scenario:
     output_directory: str = "mpismac_output"
     objectives: tuple[str, ...] = ("cost",)
     deterministic: bool = False
-    crash_cost: tuple[float, ...] = (math.inf,)
+    crash_cost: float | tuple[float, ...] = math.inf  # one for all objectives, or one each
     termination_cost_threshold: tuple[float, ...] | None = None
     n_trials: int = 100
     walltime_limit: float = math.inf
@@ -114,9 +114,15 @@ class Scenario:
         problems = [(key, _unknown_key_message(key)) for key in raw if key not in KEYS]
         if "configspace" not in raw:
             problems.append(("configspace", "is required (a file path or an inline ConfigSpace dict)"))
+        known = {k: v for k, v in raw.items() if k in KEYS}
+        if problems and "configspace" in known:  # check the known keys too: every problem in one round
+            try:
+                cls(**known, source=source, base_dir=str(base_dir))
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
         if problems:
             raise ScenarioError(source, problems)
-        return cls(**dict(raw), source=source, base_dir=str(base_dir))
+        return cls(**known, source=source, base_dir=str(base_dir))
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)

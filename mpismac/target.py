@@ -4,7 +4,7 @@ A target is a Python function given by name (`pkg.module:function`, `path/file.p
 a command in SMAC3's script-target convention: it is called as
 `command --instance=I --instance_features=f1,f2 --seed=S --budget=B --hp1=v1 ...` and prints
 `cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text` (`cost=0.5, 0.4` for several
-objectives).
+objectives). Unlike SMAC3, spaces inside values (a categorical value, additional_info) are kept.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def command_argv(spec: TargetSpec, config: Mapping[str, Any], seed: int, instanc
     if budget is not None:
         argv.append(f"--budget={budget!r}")
     for key, value in config.items():
-        argv.append(f"--{key}={str(value).replace(' ', '')}")
+        argv.append(f"--{key}={value}")
     return argv
 
 
@@ -197,7 +197,7 @@ def parse_command_output(stdout: str, objectives: Sequence[str]
     fields: dict[str, str] = {}
     for line in stdout.splitlines():
         parsed = {}
-        for pair in line.replace(" ", "").split(";"):
+        for pair in line.split(";"):
             if "=" in pair:
                 key, value = pair.split("=", 1)
                 parsed[key.strip()] = value.strip()
@@ -221,6 +221,8 @@ def parse_command_output(stdout: str, objectives: Sequence[str]
         except KeyError:
             raise TargetResultError(f"unknown status '{fields['status']}' "
                                     f"(one of {[s.name for s in Status]})") from None
+        if status == Status.RUNNING:
+            raise TargetResultError("status=RUNNING is not the status of a finished run")
     if status != Status.SUCCESS:
         return status, (), info
     if "cost" not in fields:

@@ -114,6 +114,8 @@ def test_resume_rules_and_fresh(tmp_path):
     assert "Traceback" not in changed.stderr
     assert run_cli(str(path), "--set", "n_trials=8", "--quiet").returncode == 0
     assert _report(run_dir)["trials"] == 8
+    shrink = run_cli(str(path), "--set", "n_trials=3")
+    assert shrink.returncode == 2 and "already holds 8 trials" in shrink.stderr
     assert run_cli(str(path), "--fresh", "--quiet").returncode == 0
     assert _report(run_dir)["trials"] == 5
     assert len(list(run_dir.parent.glob("0.old-*"))) == 1
@@ -127,6 +129,9 @@ def test_folder_in_use_by_a_live_job(tmp_path):
                                                    "pid": os.getpid(), "heartbeat": time.time()}))
     proc = run_cli(str(path))
     assert proc.returncode == 2 and "in use by job 4242" in proc.stderr
+    fresh = run_cli(str(path), "--fresh")  # never moves a folder a live job writes
+    assert fresh.returncode == 2 and "in use by job 4242" in fresh.stderr
+    assert not list(run_dir.parent.glob("0.old-*"))
     (run_dir / "lock.json").write_text(json.dumps({"job_id": "1", "host": socket.gethostname(),
                                                    "pid": 2**22 + 7, "heartbeat": time.time()}))
     assert run_cli(str(path), "--quiet").returncode == 0  # a dead job's lock is taken over

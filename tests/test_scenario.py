@@ -84,6 +84,17 @@ def test_all_problems_reported_at_once(tmp_path):
     assert {k for k, _ in err.value.problems} == {"n_trials", "seed", "walltime_limit"}
 
 
+def test_unknown_and_bad_keys_reported_together(tmp_path):
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_yaml(_write(tmp_path, "n_trial: 5\nseed: -2"))
+    assert {k for k, _ in err.value.problems} == {"n_trial", "seed"}
+
+
+def test_one_crash_cost_for_every_objective(tmp_path):
+    s = Scenario.from_yaml(_write(tmp_path, "objectives: [loss, time]"))
+    assert s.crash_cost == (math.inf, math.inf)
+
+
 def test_yaml_syntax_error_names_line(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("n_trials: 5\n  bad: [\n")

@@ -55,17 +55,17 @@ def test_command_line_convention():
     spec = TargetSpec("command", argv=("solver", "--fixed"))
     argv = command_argv(spec, {"x": 1.5, "algo": "a b"}, seed=3, instance="i1", features=[0.5, 2], budget=9.0)
     assert argv == ["solver", "--fixed", "--instance=i1", "--instance_features=0.5,2.0", "--seed=3",
-                    "--budget=9.0", "--x=1.5", "--algo=ab"]
+                    "--budget=9.0", "--x=1.5", "--algo=a b"]
     assert command_argv(spec, {"x": 1}, 0, None, None, None) == ["solver", "--fixed", "--seed=0", "--x=1"]
 
 
 def test_command_output_parsing():
-    out = "progress 10%\ncost=0.5; runtime=0.01; status=SUCCESS; additional_info=hello\n"
-    expected = (Status.SUCCESS, (0.5,), {"runtime": 0.01, "additional_info": "hello"})
+    out = "progress 10%\ncost=0.5; runtime=0.01; status=SUCCESS; additional_info=hello world\n"
+    expected = (Status.SUCCESS, (0.5,), {"runtime": 0.01, "additional_info": "hello world"})
     assert parse_command_output(out, ["cost"]) == expected
     assert parse_command_output("cost = 1, 2\n", ["a", "b"])[1] == (1.0, 2.0)
     assert parse_command_output("status=TIMEOUT\n", ["cost"])[0] == Status.TIMEOUT
-    for bad in ("nothing here\n", "cost=abc\n", "status=WEIRD\n"):
+    for bad in ("nothing here\n", "cost=abc\n", "status=WEIRD\n", "status=RUNNING\n"):
         with pytest.raises(TargetResultError):
             parse_command_output(bad, ["cost"])
 

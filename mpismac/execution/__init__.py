@@ -1,5 +1,19 @@
-"""Trial execution: a persistent child process per rank, with time and memory limits."""
+"""Trial execution: a persistent child process per rank, with time and memory limits.
 
-from .executor import ChildExecutor, Executor, InProcessExecutor, Limits, TrialRequest, make_executor
+Names are imported on first use: the trial process imports `execution.child` and must fork its
+sentinel before numpy or ConfigSpace are loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ChildExecutor", "Executor", "InProcessExecutor", "Limits", "TrialRequest", "make_executor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import executor
+
+        return getattr(executor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -247,7 +247,13 @@ class ChildExecutor:
             procs.kill_tree(None, leftovers)
             reply["info"]["killed_leftover_processes"] = len(leftovers)
         reply["info"]["cpu_time"] = round(reply["cpu_time"], 6)
-        return self._value(Status(reply["status"]), reply["cost"], reply["info"])
+        value = self._value(Status(reply["status"]), reply["cost"], reply["info"])
+        if self.limits.memory_mib is not None:
+            rss = procs.rss_bytes(self._proc.pid) / 2**20
+            if rss > self.limits.memory_mib:  # the trial ended in time, but the next one would start over the limit
+                value.additional_info["restarted_trial_process"] = f"resident memory {rss:.0f} MiB after the trial"
+                self._kill()
+        return value
 
 
 class InProcessExecutor:

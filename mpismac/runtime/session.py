@@ -10,7 +10,7 @@ import yaml
 
 from ..errors import ScenarioError, UserError
 from ..runhistory import RunHistory
-from ..runhistory.folder import LOGS, SCENARIO, Recorder, RunLock, load_run
+from ..runhistory.folder import LOCK, LOGS, SCENARIO, Recorder, RunLock, load_run
 from ..runhistory.replay import ReplayState
 from ..scenario import RESUMABLE_CHANGES, Scenario
 
@@ -24,14 +24,20 @@ class Session:
                  snapshot_interval: float = 30.0):
         self.scenario = scenario
         self.dir = scenario.run_dir.resolve()
-        if fresh and self.dir.exists():
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.dir)
+        self.lock.acquire()  # also before --fresh: never move a folder another job is writing
+        if fresh and any(p.name != LOCK for p in self.dir.iterdir()):
+            self.lock.release()
             aside = self.dir.with_name(f"{self.dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
             shutil.move(str(self.dir), aside)
             log.info("moved the previous run aside to %s", aside)
-        self.dir.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(parents=True)
+            self.lock.acquire()
         (self.dir / LOGS).mkdir(exist_ok=True)
-        self.lock = RunLock(self.dir)
-        self.lock.acquire()
+        logger = logging.getLogger("mpismac")
+        if logger.level == logging.NOTSET:  # the run's own log gets INFO also when used as a library
+            logger.setLevel(logging.INFO)
         self._handler = logging.FileHandler(self.dir / LOGS / f"rank{rank}.log")
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("mpismac").addHandler(self._handler)
@@ -55,6 +61,10 @@ class Session:
         except ScenarioError as exc:
             raise UserError(f"{path}: the run in this folder cannot be resumed: {exc}") from None
         changed = [k for k in self.scenario.changed_keys(previous) if k not in RESUMABLE_CHANGES]
+        started = len(loaded.state.runhistory.trials)
+        if self.scenario.n_trials < started:
+            raise UserError(f"{self.dir} already holds {started} trials: n_trials ({self.scenario.n_trials}) "
+                            "may grow on resume, not shrink below that")
         if changed:
             raise UserError(f"{self.dir} holds a run of a different scenario (changed: {', '.join(changed)}); "
                             f"only {' and '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "

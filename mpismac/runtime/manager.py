@@ -1,0 +1,110 @@
+"""The manager (rank 0): answers every idle worker with a trial, tells results as they come,
+checkpoints, and stops every worker when the run ends."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from mpi4py import MPI
+
+from ..errors import UserError
+from ..execution import TrialRequest
+from ..trial import TrialInfo
+from .comm import Backoff, Endpoint
+from .driver import Driver
+from .protocol import Tag, value_from_dict
+from .signals import StopSignals
+
+log = logging.getLogger("mpismac")
+STOP_TIMEOUT_S = 30.0
+
+
+class Manager:
+    def __init__(self, comm: MPI.Comm, driver: Driver, signals: StopSignals):
+        self.comm = comm
+        self.driver = driver
+        self.signals = signals
+        self.workers = list(range(1, comm.Get_size()))
+        self.endpoint = Endpoint(comm)
+        self.idle: list[int] = []
+        self.running: dict[int, TrialInfo] = {}
+        self.stop_reason: str | None = None
+        self.error: str | None = None
+        self.busy_seconds = 0.0
+
+    def run(self) -> str:
+        """Dispatch until the run ends; returns why it ended."""
+        backoff = Backoff(0.0001, 0.002)  # results can come at any moment: keep polling short
+        model_stale = False
+        while self.stop_reason is None:
+            message = self.endpoint.test()
+            if message is not None:
+                self._handle(message)
+                model_stale = True
+                backoff.reset()
+                continue  # drain everything that arrived before dispatching
+            self._dispatch()
+            self.stop_reason = (self.error and "error") or self.signals.name or self.driver.limit_reached() or (
+                "n_trials" if not self.running and not self.driver.can_ask() else None)
+            if self.stop_reason:
+                break
+            self.driver.session.lock.heartbeat()
+            if model_stale and not self.idle:
+                self.driver.update_model()
+                model_stale = False
+                continue
+            backoff.sleep()
+        self._stop_workers()
+        if self.error:
+            raise UserError(self.error)
+        return self.stop_reason
+
+    def _dispatch(self) -> None:
+        while self.idle and self.driver.can_ask() and not self.signals.requested:
+            worker = self.idle.pop(0)
+            info = self.driver.ask()
+            self.driver.started(info, worker)
+            self.endpoint.send(worker, Tag.TRIAL, TrialRequest.from_info(info).to_dict())
+            self.running[worker] = info
+
+    def _handle(self, message) -> None:
+        src, tag, payload = message.source, message.tag, message.payload
+        if tag == Tag.READY:
+            if payload["error"]:
+                self.error = self.error or f"rank {src} on {payload['host']}: {payload['error']}"
+            else:
+                self.idle.append(src)
+        elif tag == Tag.RESULT:
+            info = self.running.pop(src)
+            value = value_from_dict(payload)
+            self.busy_seconds += value.end_time - value.start_time
+            self.driver.finished(info, value, f"{len(self.running)}/{len(self.workers)} busy")
+            self.idle.append(src)
+        elif tag == Tag.SIGNAL:
+            log.info("rank %d got %s: stopping the run", src, payload["signal"])
+            self.stop_reason = self.stop_reason or payload["signal"]
+        elif tag == Tag.STOPPED:
+            raise RuntimeError(f"rank {src} stopped on its own")
+        else:
+            raise RuntimeError(f"manager got an unexpected {tag.name} message from rank {src}")
+
+    def _stop_workers(self) -> None:
+        """STOP every worker and wait for each to finish; results that crossed the STOP are kept."""
+        for worker in self.workers:
+            self.endpoint.send(worker, Tag.STOP)
+        waiting = set(self.workers)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        backoff = Backoff(0.0001, 0.01)
+        while waiting:
+            message = self.endpoint.test()
+            if message is None:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"ranks {sorted(waiting)} did not stop within {STOP_TIMEOUT_S:g} s")
+                backoff.sleep()
+                continue
+            if message.tag == Tag.STOPPED:
+                waiting.discard(message.source)
+            elif message.tag == Tag.RESULT:
+                self._handle(message)
+        self.endpoint.close()

@@ -1,0 +1,82 @@
+"""Master-worker over an MPI communicator: rank 0 manages, the others evaluate.
+
+Every rank calls `run_mpi` and gets the same result. A user mistake found on any rank ends the
+run on every rank with exit status 2 (only rank 0 reports it); a failure inside mpismac aborts
+the whole job with `Abort`, so no rank is left polling until the walltime.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from mpi4py import MPI
+
+from ..errors import ReportedElsewhere, UserError
+from ..scenario import Scenario
+from ..target import TargetSpec
+from .driver import Driver
+from .manager import Manager
+from .result import RunResult
+from .session import Session
+from .signals import StopSignals
+from .worker import run_worker
+
+log = logging.getLogger("mpismac")
+
+
+def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: MPI.Comm, *,
+            fresh: bool = False, show_progress: bool = True) -> RunResult:
+    try:
+        if comm.Get_rank() == 0:
+            return _manage(scenario, target, comm, fresh, show_progress)
+        return _work(scenario, target, comm)
+    except UserError:
+        raise
+    except BaseException:
+        sys.stderr.write(f"mpismac: internal error on rank {comm.Get_rank()} of {comm.Get_size()}; "
+                         f"aborting the job\n{traceback.format_exc()}")
+        sys.stderr.flush()
+        comm.Abort(1)
+        raise
+
+
+def _manage(scenario: Scenario, target, comm: MPI.Comm, fresh: bool, show_progress: bool) -> RunResult:
+    try:
+        session = Session(scenario, fresh=fresh)
+    except UserError as exc:
+        comm.bcast(str(exc), root=0)
+        raise
+    comm.bcast(None, root=0)  # the folder is ready: workers may open their logs in it
+    with session, StopSignals() as signals:
+        driver = Driver(scenario, session, ranks=comm.Get_size(), show_progress=show_progress)
+        manager = Manager(comm, driver, signals)
+        try:
+            stopped_by = manager.run()
+        except UserError as exc:
+            driver.checkpoint(final=True)
+            comm.bcast(("error", str(exc)), root=0)
+            raise
+        except BaseException:
+            driver.checkpoint(final=True)  # keep what was done before aborting
+            raise
+        result = driver.finish(stopped_by)
+        n_workers = len(manager.workers)
+        log.info("worker utilization %.2f over %d worker(s)", manager.busy_seconds /
+                 max(1e-9, n_workers * driver.clock.walltime), n_workers)
+    comm.bcast(("ok", result), root=0)
+    return result
+
+
+def _work(scenario: Scenario, target, comm: MPI.Comm) -> RunResult:
+    error = comm.bcast(None, root=0)
+    if error is not None:
+        raise ReportedElsewhere(error)
+    run_worker(comm, scenario, target, scenario.run_dir.resolve())
+    kind, payload = comm.bcast(None, root=0)
+    if kind == "error":
+        raise ReportedElsewhere(payload)
+    return payload

@@ -1,0 +1,161 @@
+"""Master-worker with real `mpiexec` jobs (oversubscribed on this 2-core machine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mpismac.runhistory.folder import load_run
+
+from .conftest import DATA, REPO
+
+MPIEXEC = Path(sys.executable).parent / "mpiexec"
+pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
+                                "(install the 'mpich' extra: pip install -e '.[mpich]')")
+
+
+def mpirun(n: int, *args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(MPIEXEC), "-n", str(n), sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def _scenario(tmp_path: Path, target: str, **keys) -> Path:
+    keys = {"name": "t", "output_directory": str(tmp_path / "out"), "facade": "random", "n_trials": 20,
+            "configspace": str(REPO / "examples" / "branin.json"), **keys}
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"target: {target}\n" + "".join(f"{k}: {v}\n" for k, v in keys.items()))
+    return path
+
+
+def _trials(tmp_path: Path):
+    return load_run(tmp_path / "out" / "t" / "0").state.runhistory.trials
+
+
+def test_results_from_every_worker_in_one_run_folder(tmp_path):
+    proc = mpirun(4, "-m", "mpismac", str(_scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=24)),
+                  "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    trials = _trials(tmp_path)
+    assert sorted(trials) == list(range(24)) and all(r.status.name == "SUCCESS" for r in trials.values())
+    assert set(Counter(r.worker for r in trials.values())) == {1, 2, 3}
+    logs = tmp_path / "out" / "t" / "0" / "logs"
+    assert {p.name for p in logs.iterdir()} >= {"rank0.log", "worker1.out", "worker2.out", "worker3.out"}
+
+
+def test_failing_targets_in_parallel_on_8_ranks(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:mixed", n_trials=40, trial_walltime_limit=1,
+                     trial_memory_limit=400, crash_cost=1000)
+    proc = mpirun(8, "-m", "mpismac", str(path), "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    trials = _trials(tmp_path)
+    statuses = Counter(r.status.name for r in trials.values())
+    assert len(trials) == 40 and statuses["RUNNING"] == 0
+    assert statuses["SUCCESS"] and statuses["CRASHED"] and statuses["TIMEOUT"] and statuses["MEMORYOUT"], statuses
+    assert len({r.worker for r in trials.values()}) >= 5
+
+
+def test_scenario_error_exits_2_and_rank_0_alone_reports_it(tmp_path):
+    proc = mpirun(4, "-m", "mpismac", str(_scenario(tmp_path, f"{DATA / 'targets.py'}:zero")), "--set",
+                  "n_trials=-1")
+    assert proc.returncode == 2
+    assert proc.stderr.count("key 'n_trials'") == 1 and "Traceback" not in proc.stderr
+
+
+def test_target_import_error_on_workers_exits_2(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import no_such_module_xyz\n\ndef f(config):\n    return 0.0\n")
+    proc = mpirun(3, "-m", "mpismac", str(_scenario(tmp_path, f"{bad}:f")))
+    assert proc.returncode == 2 and "no_such_module_xyz" in proc.stderr and "Traceback (most" not in proc.stderr
+
+
+def _child_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "mpismac.execution.child"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=40)
+    journal = tmp_path / "out" / "t" / "0" / "journal.jsonl"
+    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count('"op":"end"') < 6):
+        time.sleep(0.05)
+    ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
+    ranks = [int(p) for p in ranks if int(p) != proc.pid]
+    sent = time.monotonic()
+    for pid in ranks:  # as SLURM does: TERM to every rank, twice
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, err
+    assert took < 5.0, took
+    first = _trials(tmp_path)
+    assert 6 <= len(first) < 40
+
+    proc = mpirun(3, "-m", "mpismac", str(path), "--quiet")  # another number of ranks
+    assert proc.returncode == 0, proc.stderr
+    trials = _trials(tmp_path)
+    assert sorted(trials) == list(range(40)) and all(r.status.name == "SUCCESS" for r in trials.values())
+
+
+def test_internal_error_on_a_worker_aborts_the_job(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=100)
+    before = _child_pids()
+    start = time.monotonic()
+    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet", timeout=60,
+                  env={"MPISMAC_INJECT_FAULT": "worker-after-trial"})
+    assert proc.returncode not in (0, 2, 3), proc.stderr
+    assert "internal error on rank" in proc.stderr and "fault injected" in proc.stderr
+    assert time.monotonic() - start < 20
+    time.sleep(1.0)
+    assert _child_pids() - before == set()  # the aborted ranks' trial processes died with them
+    assert 1 <= len(_trials(tmp_path)) < 100  # what was done before the abort is in the folder
+
+
+USER_PROGRAM = textwrap.dedent('''
+    import json, sys
+    from mpi4py import MPI
+    from mpismac import Scenario, optimize
+    sys.path.insert(0, sys.argv[2])
+    import targets
+
+    world = MPI.COMM_WORLD
+    color = 0 if world.rank < 3 else 1          # ranks 0-2 optimize, rank 3 does its own work
+    sub = world.Split(color, world.rank)
+    if color == 0:
+        scenario = Scenario.from_yaml(sys.argv[1])
+        result = optimize(targets.sleepy, scenario, comm=sub, show_progress=False)
+        line = json.dumps({"world": world.rank, "cost": result.cost, "n": result.n_finished,
+                           "incumbent": result.incumbent})
+    else:
+        line = json.dumps({"world": world.rank, "other": sub.allreduce(1)})
+    world.Barrier()                              # the user's own collectives still work afterwards
+    lines = world.gather(line, root=0)
+    if world.rank == 0:
+        print("\\n".join(lines), flush=True)
+''')
+
+
+def test_sub_communicator_inside_a_user_program(tmp_path):
+    program = tmp_path / "user_program.py"
+    program.write_text(USER_PROGRAM)
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=15)
+    proc = mpirun(4, str(program), str(path), str(DATA))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    optimizers = [r for r in rows if "cost" in r]
+    assert len(optimizers) == 3 and all(r["n"] == 15 for r in optimizers)
+    assert len({json.dumps([r["cost"], r["incumbent"]]) for r in optimizers}) == 1  # same result everywhere
+    assert {r["world"] for r in rows if "other" in r} == {3}
+    assert set(Counter(r.worker for r in _trials(tmp_path).values())) == {1, 2}
