@@ -20,7 +20,6 @@ from pathlib import Path
 from ConfigSpace import ConfigurationSpace
 
 
-
 def zero(config, seed: int = 0) -> float:
     return 0.0
 
@@ -81,7 +80,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    rows: dict[str, list[float]] = {"mpismac serial loop": [], "mpismac executor round trip": [], "SMAC3 RandomFacade": []}
+    names = ("mpismac serial loop", "mpismac executor round trip", "SMAC3 RandomFacade")
+    rows: dict[str, list[float]] = {name: [] for name in names}
     for rep in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)

@@ -27,10 +27,10 @@ class Message:
 
 
 class Backoff:
-    """Sleeps between polls: `shortest` right after activity, doubling up to `longest`."""
+    """Sleeps between polls: `shortest` right after activity, growing by `factor` up to `longest`."""
 
-    def __init__(self, shortest: float, longest: float):
-        self.shortest, self.longest = shortest, longest
+    def __init__(self, shortest: float, longest: float, factor: float = 2.0):
+        self.shortest, self.longest, self.factor = shortest, longest, factor
         self._delay = shortest
 
     def reset(self) -> None:
@@ -38,7 +38,7 @@ class Backoff:
 
     def sleep(self) -> None:
         time.sleep(self._delay)
-        self._delay = min(self.longest, self._delay * 2)
+        self._delay = min(self.longest, self._delay * self.factor)
 
 
 class Endpoint:

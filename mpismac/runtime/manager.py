@@ -35,7 +35,7 @@ class Manager:
 
     def run(self) -> str:
         """Dispatch until the run ends; returns why it ended."""
-        backoff = Backoff(0.0001, 0.002)  # results can come at any moment: keep polling short
+        backoff = Backoff(0.0001, 0.001, factor=1.5)  # results can come at any moment: keep polling short
         model_stale = False
         while self.stop_reason is None:
             message = self.endpoint.test()
@@ -79,8 +79,10 @@ class Manager:
             info = self.running.pop(src)
             value = value_from_dict(payload)
             self.busy_seconds += value.end_time - value.start_time
-            self.driver.finished(info, value, f"{len(self.running)}/{len(self.workers)} busy")
             self.idle.append(src)
+            if not self.signals.requested:
+                self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
+            self.driver.finished(info, value, f"{len(self.running)}/{len(self.workers)} busy")
         elif tag == Tag.SIGNAL:
             log.info("rank %d got %s: stopping the run", src, payload["signal"])
             self.stop_reason = self.stop_reason or payload["signal"]

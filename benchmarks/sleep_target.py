@@ -1,0 +1,12 @@
+"""Branin that sleeps: a stand-in for an expensive evaluation in the parallel benchmarks."""
+
+import math
+import os
+import time
+
+
+def branin_sleep(config, seed: int = 0) -> float:
+    time.sleep(float(os.environ.get("SLEEP_S", "0.5")))
+    x, y = config["x"], config["y"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
