@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _launched_ranks() -> int:
     """How many ranks the MPI launcher started, from its environment (mpi4py is not imported)."""
-    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"):
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE"):
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
     return 1
@@ -53,8 +53,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from mpi4py import MPI
 
         comm = MPI.COMM_WORLD
-    scenario = _load_everywhere(args, comm)
-    result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
+    try:
+        scenario = _load_everywhere(args, comm)
+        result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
+    except KeyboardInterrupt:
+        if comm is None:
+            raise
+        comm.Abort(3)  # interrupted before the run could stop its ranks in order: end them all
+        raise
     if comm is None or comm.Get_rank() == 0:
         cost = "-" if result.cost is None else ", ".join(f"{c:.6g}" for c in result.cost)
         print(f"incumbent cost {cost}: {result.incumbent}")
@@ -94,20 +100,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = Scenario.from_yaml(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required")
-    if scenario.target.kind == "function":
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as tmp:
-            executor = ChildExecutor(scenario.target, scenario.configspace, scenario.objectives,
-                                     scenario.crash_cost, trial_limits(scenario),
-                                     Path(tmp) / "validate.out")
-            try:
-                executor.start(timeout=300)
-            finally:
-                executor.close()
-    elif not os.access(scenario.target.argv[0], os.X_OK) and "/" in scenario.target.argv[0]:
+    if scenario.target.kind == "command" and "/" in scenario.target.argv[0] \
+            and not os.access(scenario.target.argv[0], os.X_OK):
         raise UserError(f"{args.scenario}: key 'target': {scenario.target.argv[0]} is not executable")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:  # imports a function target, checks the memory limit
+        executor = ChildExecutor(scenario.target, scenario.configspace, scenario.objectives,
+                                 scenario.crash_cost, trial_limits(scenario), Path(tmp) / "validate.out")
+        try:
+            executor.start(timeout=300)
+        finally:
+            executor.close()
     print(f"{args.scenario}: OK — {len(scenario.configspace)} hyperparameters, target "
           f"{scenario.target.describe()} ({scenario.target.kind}), facade {scenario.facade}, "
           f"{scenario.n_trials} trials, run folder {scenario.run_dir}")
@@ -123,6 +128,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if _launched_ranks() > 1:
+        from .runtime.signals import record_early_signals
+
+        record_early_signals()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "run")

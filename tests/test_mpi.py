@@ -16,7 +16,7 @@ import pytest
 
 from mpismac.runhistory.folder import load_run
 
-from .conftest import DATA, REPO
+from .conftest import DATA, REPO, process_gone
 
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
@@ -77,9 +77,16 @@ def test_target_import_error_on_workers_exits_2(tmp_path):
     assert proc.returncode == 2 and "no_such_module_xyz" in proc.stderr and "Traceback (most" not in proc.stderr
 
 
-def _child_pids() -> set[int]:
-    out = subprocess.run(["pgrep", "-f", "mpismac.execution.child"], capture_output=True, text=True).stdout
-    return {int(p) for p in out.split()}
+def _trial_processes_writing_to(folder: Path) -> set[int]:
+    """Live processes whose stdout is a log file in `folder` (this job's trial processes)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/1").startswith(str(folder)) and not process_gone(int(pid)):
+                found.add(int(pid))
+        except OSError:
+            pass
+    return found
 
 
 def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path):
@@ -111,7 +118,6 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
 
 def test_internal_error_on_a_worker_aborts_the_job(tmp_path):
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=100)
-    before = _child_pids()
     start = time.monotonic()
     proc = mpirun(4, "-m", "mpismac", str(path), "--quiet", timeout=60,
                   env={"MPISMAC_INJECT_FAULT": "worker-after-trial"})
@@ -119,7 +125,7 @@ def test_internal_error_on_a_worker_aborts_the_job(tmp_path):
     assert "internal error on rank" in proc.stderr and "fault injected" in proc.stderr
     assert time.monotonic() - start < 20
     time.sleep(1.0)
-    assert _child_pids() - before == set()  # the aborted ranks' trial processes died with them
+    assert _trial_processes_writing_to(tmp_path) == set()  # the aborted ranks' trial processes died with them
     assert 1 <= len(_trials(tmp_path)) < 100  # what was done before the abort is in the folder
 
 
@@ -159,3 +165,35 @@ def test_sub_communicator_inside_a_user_program(tmp_path):
     assert len({json.dumps([r["cost"], r["incumbent"]]) for r in optimizers}) == 1  # same result everywhere
     assert {r["world"] for r in rows if "other" in r} == {3}
     assert set(Counter(r.worker for r in _trials(tmp_path).values())) == {1, 2}
+
+
+def _rank0_pid(path: Path) -> int | None:
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(path).encode() in cmd and b"mpiexec" not in cmd and b"PMI_RANK=0" in env:
+            return int(pid)
+    return None
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0])
+def test_ctrl_c_during_start_up_ends_every_rank(tmp_path, delay):
+    """An interrupt while rank 0 is still importing must not leave the other ranks waiting."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=50)
+    proc = subprocess.Popen([str(MPIEXEC), "-n", "3", sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    deadline = time.monotonic() + 5
+    while (pid := _rank0_pid(path)) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pid is not None
+    os.kill(pid, signal.SIGINT)
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the job hung after an early interrupt") from None
+    assert proc.returncode == 3

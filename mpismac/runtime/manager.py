@@ -32,6 +32,12 @@ class Manager:
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.busy_seconds = 0.0
+        self._started = time.monotonic()
+
+    @property
+    def utilization(self) -> float:
+        """Busy share of this job's workers since the manager started (not over earlier jobs)."""
+        return self.busy_seconds / max(1e-9, len(self.workers) * (time.monotonic() - self._started))
 
     def run(self) -> str:
         """Dispatch until the run ends; returns why it ended."""

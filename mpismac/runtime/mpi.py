@@ -31,9 +31,10 @@ log = logging.getLogger("mpismac")
 def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: MPI.Comm, *,
             fresh: bool = False, show_progress: bool = True) -> RunResult:
     try:
-        if comm.Get_rank() == 0:
-            return _manage(scenario, target, comm, fresh, show_progress)
-        return _work(scenario, target, comm)
+        with StopSignals() as signals:  # from the first moment: an early signal stops the run cleanly
+            if comm.Get_rank() == 0:
+                return _manage(scenario, target, comm, signals, fresh, show_progress)
+            return _work(scenario, target, comm, signals)
     except UserError:
         raise
     except BaseException:
@@ -44,14 +45,15 @@ def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: M
         raise
 
 
-def _manage(scenario: Scenario, target, comm: MPI.Comm, fresh: bool, show_progress: bool) -> RunResult:
+def _manage(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, fresh: bool,
+            show_progress: bool) -> RunResult:
     try:
         session = Session(scenario, fresh=fresh)
     except UserError as exc:
         comm.bcast(str(exc), root=0)
         raise
     comm.bcast(None, root=0)  # the folder is ready: workers may open their logs in it
-    with session, StopSignals() as signals:
+    with session:
         driver = Driver(scenario, session, ranks=comm.Get_size(), show_progress=show_progress)
         manager = Manager(comm, driver, signals)
         try:
@@ -65,17 +67,16 @@ def _manage(scenario: Scenario, target, comm: MPI.Comm, fresh: bool, show_progre
             raise
         result = driver.finish(stopped_by)
         n_workers = len(manager.workers)
-        log.info("worker utilization %.2f over %d worker(s)", manager.busy_seconds /
-                 max(1e-9, n_workers * driver.clock.walltime), n_workers)
+        log.info("worker utilization in this job %.2f over %d worker(s)", manager.utilization, n_workers)
     comm.bcast(("ok", result), root=0)
     return result
 
 
-def _work(scenario: Scenario, target, comm: MPI.Comm) -> RunResult:
+def _work(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals) -> RunResult:
     error = comm.bcast(None, root=0)
     if error is not None:
         raise ReportedElsewhere(error)
-    run_worker(comm, scenario, target, scenario.run_dir.resolve())
+    run_worker(comm, scenario, target, scenario.run_dir.resolve(), signals)
     kind, payload = comm.bcast(None, root=0)
     if kind == "error":
         raise ReportedElsewhere(payload)

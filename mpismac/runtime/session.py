@@ -28,14 +28,16 @@ class Session:
         self.lock = RunLock(self.dir)
         self.lock.acquire()  # also before --fresh: never move a folder another job is writing
         if fresh and any(p.name != LOCK for p in self.dir.iterdir()):
-            self.lock.release()
             aside = self.dir.with_name(f"{self.dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-            shutil.move(str(self.dir), aside)
+            shutil.move(str(self.dir), aside)  # our lock moves with it: no moment without one
+            (aside / LOCK).unlink()
             log.info("moved the previous run aside to %s", aside)
             self.dir.mkdir(parents=True)
+            self.lock = RunLock(self.dir)
             self.lock.acquire()
         (self.dir / LOGS).mkdir(exist_ok=True)
         logger = logging.getLogger("mpismac")
+        self._level = logger.level
         if logger.level == logging.NOTSET:  # the run's own log gets INFO also when used as a library
             logger.setLevel(logging.INFO)
         self._handler = logging.FileHandler(self.dir / LOGS / f"rank{rank}.log")
@@ -79,6 +81,7 @@ class Session:
         if hasattr(self, "recorder"):
             self.recorder.close()
         self.lock.release()
+        logging.getLogger("mpismac").setLevel(self._level)
         logging.getLogger("mpismac").removeHandler(self._handler)
         self._handler.close()
 

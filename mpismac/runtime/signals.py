@@ -7,6 +7,15 @@ import threading
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+_early: list[int] = []
+
+
+def record_early_signals() -> None:
+    """Record stop signals from now on, before any runtime is ready to act on them: under MPI a
+    rank that died of an early Ctrl-C would leave the others waiting for it forever. The next
+    `StopSignals` takes over what was recorded."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, frame: _early.append(signum))
 
 
 class StopSignals:
@@ -26,6 +35,8 @@ class StopSignals:
             self.signum = signum
 
     def __enter__(self) -> StopSignals:
+        if _early and self.signum is None:
+            self.signum = _early[0]
         if threading.current_thread() is threading.main_thread():
             for sig in STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)

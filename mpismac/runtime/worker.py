@@ -32,26 +32,26 @@ def _fault_point(name: str) -> None:
         raise RuntimeError(f"fault injected at {name} ({FAULT_VARIABLE})")
 
 
-def run_worker(comm: MPI.Comm, scenario: Scenario, target: TargetSpec | Callable[..., Any], run_dir: Path) -> None:
+def run_worker(comm: MPI.Comm, scenario: Scenario, target: TargetSpec | Callable[..., Any], run_dir: Path,
+               signals: StopSignals) -> None:
     rank = comm.Get_rank()
     endpoint = Endpoint(comm, source=0)
     executor: Executor | None = None
-    with StopSignals() as signals:
-        try:
-            executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
-                                     trial_limits(scenario), run_dir / LOGS / f"worker{rank}.out",
-                                     scenario.instance_features)
-            error = None
-        except UserError as exc:
-            error = str(exc)
-        endpoint.send(0, Tag.READY, {"host": socket.gethostname(), "pid": os.getpid(), "error": error})
-        try:
-            _serve(endpoint, executor, signals)
-        finally:
-            if executor is not None:
-                executor.close()
-        endpoint.send(0, Tag.STOPPED)
-        endpoint.close()
+    try:
+        executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
+                                 trial_limits(scenario), run_dir / LOGS / f"worker{rank}.out",
+                                 scenario.instance_features)
+        error = None
+    except UserError as exc:
+        error = str(exc)
+    endpoint.send(0, Tag.READY, {"host": socket.gethostname(), "pid": os.getpid(), "error": error})
+    try:
+        _serve(endpoint, executor, signals)
+    finally:
+        if executor is not None:
+            executor.close()
+    endpoint.send(0, Tag.STOPPED)
+    endpoint.close()
 
 
 def _serve(endpoint: Endpoint, executor: Executor | None, signals: StopSignals) -> None:
