@@ -65,15 +65,26 @@ class RandomSearch:
         """Random search has no model."""
 
 
-PROPOSERS = {"random": RandomSearch}
+def _forest(scenario: Scenario) -> Proposer:
+    from .forest_bo import ForestBO  # scikit-learn is imported only when the facade is used
+
+    return ForestBO(scenario)
+
+
+PROPOSERS = {"random": RandomSearch, "hpo": _forest}
 
 
 class Optimizer:
     """SMAC-style optimizer over a scenario. Pass a runhistory and state to carry on a run."""
 
     def __init__(self, scenario: Scenario, runhistory: RunHistory | None = None,
-                 state: dict[str, Any] | None = None):
+                 state: dict[str, Any] | None = None, auto_update: bool = True):
+        """`auto_update`: refit the model inside `ask` when results came in since the last fit.
+        A runtime that schedules `update_model` itself (off its dispatch path) turns it off."""
         self.scenario = scenario
+        self.auto_update = auto_update
+        self._n_told = 0
+        self._n_modeled = -1
         self.runhistory = runhistory or RunHistory(scenario.configspace, scenario.objectives)
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
         state = state or {}
@@ -93,6 +104,8 @@ class Optimizer:
         if self._requeue:
             info = self.runhistory.info(self._requeue.popleft())
         else:
+            if self.auto_update and self._n_modeled != self._n_told:
+                self.update_model()
             index = self._n_proposals
             values, origin = self._proposer.propose(index, self.runhistory, list(self._pending.values()))
             self._n_proposals += 1
@@ -113,12 +126,14 @@ class Optimizer:
             self.runhistory.start_trial(info, value.start_time)
         self.runhistory.end_trial(info.trial_id, value)
         self._pending.pop(info.trial_id, None)
+        self._n_told += 1
         if value.ok:
             self._update_incumbent(info)
 
     def update_model(self) -> None:
         """Refit the surrogate on everything told so far (may take a while)."""
         self._proposer.update_model(self.runhistory)
+        self._n_modeled = self._n_told
 
     # -- views ---------------------------------------------------------------------------------------
 

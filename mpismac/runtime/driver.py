@@ -41,11 +41,13 @@ class Clock:
 class Driver:
     """Proposes trials, records what happens to them, and says when the run must stop."""
 
-    def __init__(self, scenario: Scenario, session: Session, ranks: int, show_progress: bool = True):
+    def __init__(self, scenario: Scenario, session: Session, ranks: int, show_progress: bool = True,
+                 model_in_ask: bool = True):
+        """`model_in_ask=False`: the runtime calls `update_model` itself, off its dispatch path."""
         self.scenario = scenario
         self.session = session
         self.rh = session.state.runhistory
-        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state)
+        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state, auto_update=model_in_ask)
         self.recorder = session.recorder
         self.recorder.job(ranks=ranks)
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)

@@ -1,0 +1,134 @@
+"""Facade `hpo`: Bayesian optimization with a random-forest surrogate.
+
+After the initial design, each proposal maximizes log expected improvement of the forest on
+log-scaled costs over random samples plus a local search (three rounds of shrinking steps)
+around the best observed points; a share of proposals is plain random to keep exploring.
+Trials still running are accounted for by lowering the acquisition near them, so no refit is
+needed per proposal and the model update stays a separate step (`update_model`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..runhistory import RunHistory
+from ..scenario import Scenario
+from ..trial import Status, TrialInfo
+from .acquisition import log_ei
+from .initial_design import initial_design
+from .streams import derived_int, generator
+from .surrogate import Forest
+from .vectors import VectorSpace
+
+RANDOM_FRACTION = 0.1
+N_RANDOM = 1000
+N_STARTS = 10
+LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
+
+
+def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
+    """Configurations with finished trials and their mean cost (several objectives: the mean
+    of the objectives scaled to [0, 1]); failed trials count with the worst finite cost."""
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
+    for r in rh.trials.values():
+        if r.status == Status.RUNNING or not r.cost:
+            continue
+        sums[r.config_id] = sums.get(r.config_id, 0) + np.asarray(r.cost, dtype=float)
+        counts[r.config_id] = counts.get(r.config_id, 0) + 1
+    ids = list(sums)
+    if not ids:
+        return [], np.empty(0)
+    costs = np.array([sums[i] / counts[i] for i in ids])
+    finite = np.isfinite(costs)
+    for j in range(costs.shape[1]):
+        col = costs[:, j]
+        worst = col[finite[:, j]].max() if finite[:, j].any() else 1.0
+        col[~finite[:, j]] = worst
+    if costs.shape[1] > 1:
+        lo, hi = costs.min(axis=0), costs.max(axis=0)
+        costs = ((costs - lo) / np.where(hi > lo, hi - lo, 1.0)).mean(axis=1, keepdims=True)
+    return ids, costs[:, 0]
+
+
+def log_scaled(costs: np.ndarray) -> np.ndarray:
+    """log(cost - min + delta): long tails (Rosenbrock) compressed, order kept."""
+    low = costs.min()
+    delta = max(1e-12, 1e-2 * (float(np.median(costs)) - low))
+    return np.log(costs - low + delta)
+
+
+class ForestBO:
+    """The `hpo` proposer."""
+
+    def __init__(self, scenario: Scenario):
+        self.space = VectorSpace(scenario.configspace)
+        self.seed = scenario.seed
+        d = self.space.dim
+        n_init = max(2, min(2 * d + 2, scenario.n_trials // 4))
+        self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
+        self.forest = Forest()
+        self._x = np.empty((0, d))
+        self._y = np.empty(0)
+
+    def update_model(self, rh: RunHistory) -> None:
+        ids, costs = observed_costs(rh)
+        if len(ids) < 2:
+            return
+        self._x = rh.vectors()[ids]
+        self._y = log_scaled(costs)
+        self.forest.fit(self.space.features(self._x), self._y, derived_int(self.seed, "forest", len(ids)))
+
+    def propose(self, index: int, rh: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
+        if index < len(self._initial):
+            return self._initial[index], "initial design"
+        rng = generator(self.seed, "propose", index)
+        if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
+            return self.space.to_values(self.space.sample(1, derived_int(self.seed, "random", index))[0]), "random"
+        pending_rows = np.array([rh.vectors()[p.config_id] for p in pending]).reshape(-1, self.space.dim)
+        row = self._maximize(rng, derived_int(self.seed, "candidates", index), pending_rows)
+        return self.space.to_values(row), "acquisition"
+
+    # -- acquisition maximization -------------------------------------------------------------------
+
+    def _score(self, rows: np.ndarray, pending: np.ndarray) -> np.ndarray:
+        feats = self.space.features(rows)
+        mean, var = self.forest.predict(feats)
+        floor = 1e-3 * float(np.std(self._y)) + 1e-9
+        score = log_ei(mean, np.sqrt(var) + floor, float(self._y.min()))
+        if len(pending):  # lower the acquisition near running trials: a batch spreads out
+            pf = self.space.features(pending)
+            d2 = ((feats[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+            length2 = (0.05**2) * self.space.dim
+            score = score + np.log(-np.expm1(-d2 / length2) + 1e-300)
+        return score
+
+    def _maximize(self, rng: np.random.Generator, sample_seed: int, pending: np.ndarray) -> np.ndarray:
+        random_rows = self.space.sample(N_RANDOM, sample_seed)
+        starts = self._x[np.argsort(self._y)[:N_STARTS]]
+        pool = np.vstack([random_rows, starts])
+        scores = self._score(pool, pending)
+        current = pool[np.argsort(-scores)[:N_STARTS]]
+        pools, pool_scores = [pool], [scores]
+        for scale, n_each in LOCAL_ROUNDS:
+            seeds = np.vstack([current, starts[: max(1, N_STARTS // 2)]])
+            neighbours = self.space.repair(self.space.perturb(seeds, n_each, scale, rng))
+            if not len(neighbours):
+                continue
+            s = self._score(neighbours, pending)
+            pools.append(neighbours)
+            pool_scores.append(s)
+            both = np.vstack([current, neighbours])
+            both_scores = np.concatenate([self._score(current, pending), s])
+            current = both[np.argsort(-both_scores)[:N_STARTS]]
+        rows = np.vstack(pools)
+        scores = np.concatenate(pool_scores)
+        seen = {r.tobytes() for r in np.round(self.space.features(self._x), 9)}
+        for i in np.argsort(-scores):
+            if np.round(self.space.features(rows[i : i + 1]), 9)[0].tobytes() not in seen and math.isfinite(scores[i]):
+                return rows[i]
+        return random_rows[0]
