@@ -78,7 +78,7 @@ def _ends(run_dir: Path) -> int:
 
 
 def test_sigterm_stops_with_3_and_resume_completes(tmp_path):
-    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=24)
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=24, deterministic="true")
     run_dir = tmp_path / "out" / "t" / "0"
     proc = subprocess.Popen([sys.executable, "-m", "mpismac", str(path), "--quiet"], stderr=subprocess.PIPE,
                             text=True)

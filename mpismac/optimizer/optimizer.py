@@ -6,7 +6,6 @@ carry on after a restart is a small JSON dict."""
 from __future__ import annotations
 
 import copy
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from ..scenario import Scenario
 from ..space import config_values
 from ..trial import Status, TrialInfo, TrialValue
 from .initial_design import initial_design, initial_design_size
+from .intensifier import Intensifier
 from .streams import derived_int
 
 
@@ -91,31 +91,41 @@ class Optimizer:
         known = max(self.runhistory.trials, default=-1) + 1
         self._n_proposals = int(state.get("n_proposals", 0))
         self._next_trial_id = max(int(state.get("next_trial_id", 0)), known)
+        self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"))
         self._pending: dict[int, TrialInfo] = {}
         # Trials that were running when the last job stopped run again first, under their own ids.
         self._requeue = deque(r.trial_id for r in self.runhistory.running())
-        self._incumbent: Incumbent | None = None
-        self._recompute_incumbent()
 
     # -- ask/tell -----------------------------------------------------------------------------------
 
     def ask(self) -> TrialInfo:
-        """The next trial to run. Trials asked and not told yet count as pending."""
+        """The next trial to run: a trial the race needs, else a new configuration from the
+        facade. Trials asked and not told yet count as pending."""
         if self._requeue:
             info = self.runhistory.info(self._requeue.popleft())
         else:
-            if self.auto_update and self._n_modeled != self._n_told:
-                self.update_model()
-            index = self._n_proposals
-            values, origin = self._proposer.propose(index, self.runhistory, list(self._pending.values()))
-            self._n_proposals += 1
-            config_id, _ = self.runhistory.add_config(values, origin)
+            config_id, pair = self._intensifier.next_trial() or self._new_challenger()
+            instance, seed = self._intensifier.pairs[pair]
             trial_id = self._next_trial_id
             self._next_trial_id += 1
-            info = TrialInfo(trial_id, config_id, values, self._instance(index), self._trial_seed(trial_id),
-                             self.scenario.max_budget, origin)
+            info = TrialInfo(trial_id, config_id, self.runhistory.configs[config_id], instance, seed,
+                             self.scenario.max_budget, self.runhistory.origins[config_id])
+            self._intensifier.mark_started(config_id, pair)
         self._pending[info.trial_id] = info
         return info
+
+    def _new_challenger(self) -> tuple[int, int]:
+        if self.auto_update and self._n_modeled != self._n_told:
+            self.update_model()
+        index = self._n_proposals
+        values, origin = self._proposer.propose(index, self.runhistory, list(self._pending.values()))
+        self._n_proposals += 1
+        config_id, _ = self.runhistory.add_config(values, origin)
+        if self._intensifier.knows(config_id):  # proposed again (a small space): its next pair
+            started = self._intensifier.started
+            pair = next((k for k in range(self._intensifier.max_calls) if (config_id, k) not in started), 0)
+            return config_id, pair
+        return self._intensifier.add_challenger(config_id)
 
     def tell(self, info: TrialInfo, value: TrialValue | float | Sequence[float]) -> None:
         """Take a trial's result: a TrialValue, or just its cost(s) for a successful trial."""
@@ -127,8 +137,9 @@ class Optimizer:
         self.runhistory.end_trial(info.trial_id, value)
         self._pending.pop(info.trial_id, None)
         self._n_told += 1
-        if value.ok:
-            self._update_incumbent(info)
+        cost = value.cost if value.cost else self.scenario.crash_cost
+        self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
+                               info.trial_id)
 
     def update_model(self) -> None:
         """Refit the surrogate on everything told so far (may take a while)."""
@@ -139,7 +150,11 @@ class Optimizer:
 
     @property
     def incumbent(self) -> Incumbent | None:
-        return self._incumbent
+        config_id = self._intensifier.incumbent
+        cost = self._intensifier.incumbent_cost()
+        if config_id is None or cost is None:
+            return None
+        return Incumbent(config_id, self.runhistory.configs[config_id], cost, self._intensifier.changed_by or 0)
 
     @property
     def pending(self) -> list[TrialInfo]:
@@ -151,49 +166,5 @@ class Optimizer:
 
     def state(self) -> dict[str, Any]:
         """What a restarted run needs to carry on where this one is (JSON)."""
-        return {"n_proposals": self._n_proposals, "next_trial_id": self._next_trial_id}
-
-    # -- internals -----------------------------------------------------------------------------------
-
-    def _instance(self, index: int) -> str | None:
-        instances = self.scenario.instances
-        return instances[index % len(instances)] if instances else None
-
-    def _trial_seed(self, trial_id: int) -> int:
-        return derived_int(self.scenario.seed, "trial-seed", 0 if self.scenario.deterministic else trial_id)
-
-    def _config_means(self) -> tuple[list[int], np.ndarray, dict[int, int]]:
-        """Mean cost per configuration over its successful trials, and the trial that set it."""
-        sums: dict[int, np.ndarray] = {}
-        counts: dict[int, int] = {}
-        last: dict[int, int] = {}
-        for r in self.runhistory.trials.values():
-            if r.status == Status.SUCCESS and r.cost and all(math.isfinite(c) for c in r.cost):
-                sums[r.config_id] = sums.get(r.config_id, 0) + np.asarray(r.cost)
-                counts[r.config_id] = counts.get(r.config_id, 0) + 1
-                last[r.config_id] = r.trial_id
-        ids = list(sums)
-        means = np.array([sums[c] / counts[c] for c in ids]).reshape(len(ids), len(self.scenario.objectives))
-        return ids, means, last
-
-    def _recompute_incumbent(self) -> None:
-        ids, means, last = self._config_means()
-        if not ids:
-            self._incumbent = None
-            return
-        if means.shape[1] == 1:
-            best = int(np.argmin(means[:, 0]))
-        else:  # several objectives: mean of the objectives scaled to [0, 1] over what was seen
-            lo, hi = means.min(axis=0), means.max(axis=0)
-            scaled = (means - lo) / np.where(hi > lo, hi - lo, 1.0)
-            best = int(np.argmin(scaled.mean(axis=1)))
-        config_id = ids[best]
-        self._incumbent = Incumbent(config_id, self.runhistory.configs[config_id],
-                                    tuple(float(c) for c in means[best]), last[config_id])
-
-    def _update_incumbent(self, info: TrialInfo) -> None:
-        previous = self._incumbent
-        self._recompute_incumbent()
-        if self._incumbent is not None and previous is not None and self._incumbent.config_id == previous.config_id \
-                and self._incumbent.cost == previous.cost:
-            self._incumbent = previous
+        return {"n_proposals": self._n_proposals, "next_trial_id": self._next_trial_id,
+                "intensifier": self._intensifier.state()}

@@ -1,0 +1,86 @@
+"""Racing over seeds and instances: the true best wins against noise, bad challengers are
+dropped early, and the outcome does not depend on the order in which trials finish."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+from ConfigSpace import ConfigurationSpace
+
+from mpismac import Optimizer, Scenario
+from mpismac.trial import Status, TrialValue
+
+
+def _noise(seed: int, instance: str | None) -> float:
+    """Deterministic per (seed, instance), like a real noisy target run with that seed."""
+    return float(np.random.default_rng(zlib.crc32(f"{seed}/{instance}".encode())).normal(0.0, 0.5))
+
+
+def _true(config) -> float:
+    return (config["x"] - 0.2) ** 2
+
+
+def test_the_true_best_wins_against_noise():
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=120, seed=3))
+    evaluated = []
+    for _ in range(120):
+        info = opt.ask()
+        opt.tell(info, _true(info.config) + _noise(info.seed, None))
+        evaluated.append(info.config_id)
+    inc = opt.incumbent
+    inc_trials = [r for r in opt.runhistory.trials.values() if r.config_id == inc.config_id]
+    assert len({r.seed for r in inc_trials}) == 3  # raced on every seed
+    truths = sorted(_true(opt.runhistory.configs[c]) for c in set(evaluated))
+    assert _true(inc.config) <= truths[len(truths) // 10]  # among the truly best tenth
+    assert inc.cost[0] == np.mean([r.cost[0] for r in inc_trials])  # judged on all its seeds, not its luckiest
+
+
+def test_instances_race_and_bad_challengers_stop_early():
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    instances = [f"i{k}" for k in range(4)]
+    offset = {i: k for k, i in enumerate(instances)}
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=80, seed=1, deterministic=True,
+                             instances=instances))
+    for _ in range(80):
+        info = opt.ask()
+        opt.tell(info, _true(info.config) + offset[info.instance])
+    rh = opt.runhistory
+    per_config: dict[int, set[str]] = {}
+    for r in rh.trials.values():
+        per_config.setdefault(r.config_id, set()).add(r.instance)
+    assert per_config[opt.incumbent.config_id] == set(instances)  # the incumbent ran on every instance
+    one_instance = sum(len(s) == 1 for c, s in per_config.items() if c != opt.incumbent.config_id)
+    assert one_instance >= 0.6 * (len(per_config) - 1)  # most losers were dropped after one instance
+    best_true = min(_true(rh.configs[c]) for c, s in per_config.items() if s == set(instances))
+    assert _true(opt.incumbent.config) == best_true
+
+
+def _run_out_of_order(order_seed: int) -> Optimizer:
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=60, seed=5))
+    rng = np.random.default_rng(order_seed)
+    waiting = []
+    while len(opt.runhistory.trials) + len(waiting) < 60 or waiting:
+        while len(waiting) < 4 and len(opt.runhistory.trials) + len(waiting) < 60:
+            waiting.append(opt.ask())
+        info = waiting.pop(int(rng.integers(len(waiting))))  # trials finish in a random order
+        opt.tell(info, TrialValue((_true(info.config) + _noise(info.seed, None),), Status.SUCCESS))
+    return opt
+
+
+def test_incumbent_is_kept_correct_when_trials_finish_out_of_order():
+    """No configuration that finished every (instance, seed) pair the incumbent finished has a
+    lower mean on those pairs, whatever order the trials finished in."""
+    for order in range(4):
+        opt = _run_out_of_order(order)
+        costs: dict[int, dict[tuple, float]] = {}
+        for r in opt.runhistory.trials.values():
+            costs.setdefault(r.config_id, {})[(r.instance, r.seed)] = r.cost[0]
+        inc = opt.incumbent
+        pairs = set(costs[inc.config_id])
+        assert len(pairs) >= 2 and inc.cost[0] == np.mean([costs[inc.config_id][p] for p in pairs])
+        rivals = [c for c, got in costs.items() if c != inc.config_id and pairs <= set(got)]
+        for c in rivals:
+            assert np.mean([costs[c][p] for p in pairs]) >= inc.cost[0], (order, c)
