@@ -25,7 +25,7 @@ from .surrogate import Forest
 from .vectors import VectorSpace
 
 RANDOM_FRACTION = 0.1
-N_RANDOM = 1000
+N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
 

@@ -9,7 +9,7 @@ from sklearn.ensemble import RandomForestRegressor
 class Forest:
     """Predictive mean and variance of a cost (already transformed) from a random forest."""
 
-    def __init__(self, n_trees: int = 16, min_samples_leaf: int = 1, max_features: float = 1.0):
+    def __init__(self, n_trees: int = 10, min_samples_leaf: int = 1, max_features: float = 1.0):
         self.n_trees, self.min_samples_leaf, self.max_features = n_trees, min_samples_leaf, max_features
         self._model: RandomForestRegressor | None = None
 
