@@ -199,3 +199,12 @@ def test_ctrl_c_during_start_up_ends_every_rank(tmp_path, delay):
         proc.kill()
         raise AssertionError("the job hung after an early interrupt") from None
     assert proc.returncode == 3
+
+
+def test_the_model_learns_under_mpi_even_with_instant_trials(tmp_path):
+    """With trials so short that some worker always waits, the manager must still refit."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", facade="hpo", n_trials=50, deterministic="true")
+    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    rh = load_run(tmp_path / "out" / "t" / "0").state.runhistory
+    assert Counter(rh.origins)["acquisition"] >= 28  # of 44 proposals after the initial design

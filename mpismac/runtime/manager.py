@@ -42,13 +42,16 @@ class Manager:
     def run(self) -> str:
         """Dispatch until the run ends; returns why it ended."""
         backoff = Backoff(0.0001, 0.001, factor=1.5)  # results can come at any moment: keep polling short
-        model_stale = False
+        new_results = 0
         while self.stop_reason is None:
             message = self.endpoint.test()
             if message is not None:
                 self._handle(message)
-                model_stale = True
+                new_results += message.tag == Tag.RESULT
                 backoff.reset()
+                if new_results >= len(self.workers):  # a round of results: the model must learn them
+                    self.driver.update_model()
+                    new_results = 0
                 continue  # drain everything that arrived before dispatching
             self._dispatch()
             self.stop_reason = (self.error and "error") or self.signals.name or self.driver.limit_reached() or (
@@ -56,9 +59,11 @@ class Manager:
             if self.stop_reason:
                 break
             self.driver.session.lock.heartbeat()
-            if model_stale and not self.idle:
+            # Refit early while every worker is busy (costs no one anything); otherwise once a round
+            # of results has come in (above), so that with very short trials the model still learns.
+            if new_results and not self.idle:
                 self.driver.update_model()
-                model_stale = False
+                new_results = 0
                 continue
             backoff.sleep()
         self._stop_workers()
