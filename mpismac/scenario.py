@@ -24,7 +24,7 @@ from .space import configspace_to_json, load_configspace
 from .target import TargetSpec, parse_target
 
 FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
-BUILT_FACADES = ("hpo", "random")
+BUILT_FACADES = ("hpo", "blackbox", "random")
 MODES = ("master_worker", "psmac")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit")

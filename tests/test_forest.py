@@ -109,3 +109,13 @@ def test_hpo_with_two_objectives(objectives):
         info = opt.ask()
         opt.tell(info, [info.config["x"] ** 2, info.config["y"]])
     assert len(opt.incumbent.cost) == 2
+
+
+def test_blackbox_gp_facade_optimizes_and_handles_conditional_spaces():
+    cs = _conditional_space()
+    opt = Optimizer(Scenario(configspace=cs, facade="blackbox", n_trials=20, deterministic=True))
+    for _ in range(20):
+        info = opt.ask()
+        Configuration(cs, values=info.config).check_valid_configuration()
+        opt.tell(info, (np.log10(info.config.get("C", 1e3)) - 1) ** 2 + info.config["lr"])
+    assert _regret("blackbox", 0, 30) < _regret("random", 0, 30) / 10

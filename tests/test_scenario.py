@@ -26,7 +26,7 @@ BROKEN = [
     ("n_trials: -3", "n_trials", "positive"),
     ("n_trial: 10", "n_trial", "did you mean 'n_trials'"),
     ("n_workers: 8", "n_workers", "mpiexec -n"),
-    ("facade: blackbox", "facade", "not built yet"),
+    ("facade: multi_fidelity", "facade", "not built yet"),
     ("facade: bayes", "facade", "expected one of"),
     ("mode: psmac", "mode", "not built yet"),
     ("seed: 1.5", "seed", "integer"),

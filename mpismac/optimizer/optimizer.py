@@ -66,12 +66,19 @@ class RandomSearch:
 
 
 def _forest(scenario: Scenario) -> Proposer:
-    from .forest_bo import ForestBO  # scikit-learn is imported only when the facade is used
+    from .model_bo import ModelBO  # scikit-learn is imported only when a model is used
 
-    return ForestBO(scenario)
+    return ModelBO(scenario)
 
 
-PROPOSERS = {"random": RandomSearch, "hpo": _forest}
+def _gaussian_process(scenario: Scenario) -> Proposer:
+    from .gp import GaussianProcess
+    from .model_bo import ModelBO
+
+    return ModelBO(scenario, GaussianProcess(), one_hot=True)
+
+
+PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process}
 
 
 class Optimizer:

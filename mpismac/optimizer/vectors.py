@@ -33,6 +33,7 @@ class VectorSpace:
                                else len(h.sequence) if isinstance(h, OrdinalHyperparameter) else 0
                                for h in hps])
         self.constant = np.array([isinstance(h, Constant) for h in hps])
+        self.categorical = np.array([isinstance(h, CategoricalHyperparameter) for h in hps])
         self.discrete = self.sizes > 0
         self.numeric = ~self.discrete & ~self.constant
         self.constant_values = np.array([h.to_vector(h.value) if isinstance(h, Constant) else 0.0 for h in hps])
@@ -84,6 +85,23 @@ class VectorSpace:
 
     def to_values(self, row: np.ndarray) -> dict:
         return config_values(Configuration(self.cs, vector=row))
+
+    def one_hot_features(self, rows: np.ndarray) -> np.ndarray:
+        """Model inputs for a GP: each categorical choice its own 0/1 axis (all 0 when inactive),
+        numeric and ordinal values as they are, inactive ones -1."""
+        cols = []
+        for j in range(self.dim):
+            col = rows[:, j]
+            if self.discrete[j] and self.categorical[j]:
+                k = int(self.sizes[j])
+                hot = np.zeros((len(rows), k))
+                active = ~np.isnan(col)
+                hot[np.where(active)[0], col[active].astype(int)] = 1.0
+                cols.append(hot)
+            else:
+                scale = max(1, self.sizes[j] - 1) if self.discrete[j] else 1
+                cols.append(np.where(np.isnan(col), -1.0, col / scale)[:, None])
+        return np.hstack(cols).astype(np.float64)
 
     def features(self, rows: np.ndarray) -> np.ndarray:
         """Model inputs: discrete indices scaled to [0, 1], inactive hyperparameters -1."""

@@ -1,6 +1,6 @@
-"""Facade `hpo`: Bayesian optimization with a random-forest surrogate.
+"""Model-based proposals: facade `hpo` (random forest) and facade `blackbox` (Gaussian process).
 
-After the initial design, each proposal maximizes log expected improvement of the forest on
+After the initial design, each proposal maximizes log expected improvement of the model on
 log-scaled costs over random samples plus a local search (three rounds of shrinking steps)
 around the best observed points; a share of proposals is plain random to keep exploring.
 Trials still running are accounted for by lowering the acquisition near them, so no refit is
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -62,16 +62,25 @@ def log_scaled(costs: np.ndarray) -> np.ndarray:
     return np.log(costs - low + delta)
 
 
-class ForestBO:
-    """The `hpo` proposer."""
+class Surrogate(Protocol):
+    fitted: bool
 
-    def __init__(self, scenario: Scenario):
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None: ...
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ModelBO:
+    """Proposals from a surrogate: `Forest` for `hpo`, `GaussianProcess` for `blackbox`."""
+
+    def __init__(self, scenario: Scenario, surrogate: Surrogate | None = None, one_hot: bool = False):
         self.space = VectorSpace(scenario.configspace)
+        self.one_hot = one_hot
         self.seed = scenario.seed
         d = self.space.dim
         n_init = max(2, min(2 * d + 2, scenario.n_trials // 4))
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
-        self.forest = Forest()
+        self.forest: Surrogate = surrogate or Forest()
         self._x = np.empty((0, d))
         self._y = np.empty(0)
 
@@ -81,7 +90,10 @@ class ForestBO:
             return
         self._x = rh.vectors()[ids]
         self._y = log_scaled(costs)
-        self.forest.fit(self.space.features(self._x), self._y, derived_int(self.seed, "forest", len(ids)))
+        self.forest.fit(self._features(self._x), self._y, derived_int(self.seed, "forest", len(ids)))
+
+    def _features(self, rows: np.ndarray) -> np.ndarray:
+        return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)
 
     def propose(self, index: int, rh: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
         if index < len(self._initial):
@@ -96,12 +108,12 @@ class ForestBO:
     # -- acquisition maximization -------------------------------------------------------------------
 
     def _score(self, rows: np.ndarray, pending: np.ndarray) -> np.ndarray:
-        feats = self.space.features(rows)
+        feats = self._features(rows)
         mean, var = self.forest.predict(feats)
         floor = 1e-3 * float(np.std(self._y)) + 1e-9
         score = log_ei(mean, np.sqrt(var) + floor, float(self._y.min()))
         if len(pending):  # lower the acquisition near running trials: a batch spreads out
-            pf = self.space.features(pending)
+            pf = self._features(pending)
             d2 = ((feats[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
             length2 = (0.05**2) * self.space.dim
             score = score + np.log(-np.expm1(-d2 / length2) + 1e-300)
@@ -127,8 +139,8 @@ class ForestBO:
             current = both[np.argsort(-both_scores)[:N_STARTS]]
         rows = np.vstack(pools)
         scores = np.concatenate(pool_scores)
-        seen = {r.tobytes() for r in np.round(self.space.features(self._x), 9)}
+        seen = {r.tobytes() for r in np.round(self._features(self._x), 9)}
         for i in np.argsort(-scores):
-            if np.round(self.space.features(rows[i : i + 1]), 9)[0].tobytes() not in seen and math.isfinite(scores[i]):
+            if np.round(self._features(rows[i : i + 1]), 9)[0].tobytes() not in seen and math.isfinite(scores[i]):
                 return rows[i]
         return random_rows[0]
