@@ -84,3 +84,25 @@ def test_incumbent_is_kept_correct_when_trials_finish_out_of_order():
         rivals = [c for c, got in costs.items() if c != inc.config_id and pairs <= set(got)]
         for c in rivals:
             assert np.mean([costs[c][p] for p in pairs]) >= inc.cost[0], (order, c)
+
+
+def test_a_crashed_configuration_never_becomes_the_incumbent():
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=10, deterministic=True))
+    first = opt.ask()
+    opt.tell(first, TrialValue((float("inf"),), Status.CRASHED))
+    assert opt.incumbent is None
+    second = opt.ask()
+    opt.tell(second, 0.5)
+    assert opt.incumbent.config_id == second.config_id and opt.incumbent.cost == (0.5,)
+
+
+def test_the_state_written_per_trial_stays_small():
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=300, seed=2))
+    for _ in range(300):
+        info = opt.ask()
+        opt.tell(info, _true(info.config) + _noise(info.seed, None))
+    import json
+
+    assert len(json.dumps(opt.state())) < 300 and len(json.dumps(opt.counters())) < 80

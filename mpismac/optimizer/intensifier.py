@@ -45,29 +45,32 @@ class Intensifier:
         self.n_objectives = len(scenario.objectives)
         self.results: dict[int, dict[int, np.ndarray]] = {}  # config -> pair -> cost
         self.started: set[tuple[int, int]] = set()
+        self._raced: set[int] = set()
         for r in rh.trials.values():
             k = self.pair_of(r.instance, r.seed)
             if k is None:
                 continue
-            self.started.add((r.config_id, k))
+            self.mark_started(r.config_id, k)
             if r.status != Status.RUNNING and r.cost:
                 self.results.setdefault(r.config_id, {})[k] = np.asarray(r.cost, dtype=float)
         state = state or {}
         self.incumbent: int | None = state.get("incumbent")
         self.n_inc: int = state.get("n_inc", 1)
         self.races: dict[int, int] = {int(c): n for c, n in state.get("races", {}).items()}  # config -> stage
-        self.rejected: set[int] = set(state.get("rejected", []))
         self.changed_by: int | None = state.get("changed_by")
 
     def state(self) -> dict[str, Any]:
+        """A few numbers: rejected configurations are those with trials that are neither the
+        incumbent nor racing, so they need not be written down."""
         return {"incumbent": self.incumbent, "n_inc": self.n_inc, "races": {str(c): n for c, n in self.races.items()},
-                "rejected": sorted(self.rejected), "changed_by": self.changed_by}
+                "changed_by": self.changed_by}
 
     def pair_of(self, instance: str | None, seed: int) -> int | None:
         return self._pair_index.get((instance, seed))
 
     def knows(self, config_id: int) -> bool:
-        return config_id == self.incumbent or config_id in self.races or config_id in self.rejected
+        """Whether the configuration was raced already (it is, was, or lost to the incumbent)."""
+        return config_id in self._raced
 
     # -- what to run -------------------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class Intensifier:
 
     def mark_started(self, config_id: int, pair: int) -> None:
         self.started.add((config_id, pair))
+        self._raced.add(config_id)
 
     # -- results -----------------------------------------------------------------------------------
 
@@ -111,22 +115,29 @@ class Intensifier:
         if any(k not in got for k in range(n)):
             return None
         costs = np.array([got[k] for k in range(n)])
-        return float(costs.mean(axis=0).sum()) if self.n_objectives > 1 else float(costs[:, 0].mean())
+        if self.n_objectives == 1:
+            return float(costs[:, 0].mean())
+        seen = np.array([c for by_pair in self.results.values() for c in by_pair.values()])
+        finite = np.where(np.isfinite(seen), seen, np.nan)
+        lo, hi = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
+        return float(((costs.mean(axis=0) - lo) / np.where(hi > lo, hi - lo, 1.0)).mean())
 
     def _settle(self, trial_id: int) -> bool:
         for config_id, stage in list(self.races.items()):
             mine = self._mean(config_id, stage)
             if mine is None:
                 continue
-            if self.incumbent is None:  # the first finished challenger becomes the incumbent
-                self._promote(config_id, stage, trial_id)
+            if self.incumbent is None:  # the first challenger that finished with a finite cost
+                if np.isfinite(mine):
+                    self._promote(config_id, stage, trial_id)
+                else:
+                    del self.races[config_id]
                 return True
             theirs = self._mean(self.incumbent, stage)
             if theirs is None:
                 continue  # wait for the incumbent's trials on these pairs
             if mine > theirs:
                 del self.races[config_id]
-                self.rejected.add(config_id)
                 self.n_inc = min(self.max_calls, self.n_inc + 1)  # a lucky incumbent cannot hide
                 return True
             if stage >= self.n_inc:
@@ -137,8 +148,6 @@ class Intensifier:
         return False
 
     def _promote(self, config_id: int, stage: int, trial_id: int) -> None:
-        if self.incumbent is not None:
-            self.rejected.add(self.incumbent)
         self.races.pop(config_id, None)
         self.incumbent = config_id
         self.n_inc = min(self.max_calls, max(self.n_inc, stage) + (1 if stage >= self.n_inc else 0))

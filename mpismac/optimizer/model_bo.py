@@ -80,6 +80,7 @@ class ModelBO:
         d = self.space.dim
         n_init = max(2, min(2 * d + 2, scenario.n_trials // 4))
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
+        self._default_first = scenario.use_default_config
         self.forest: Surrogate = surrogate or Forest()
         self._x = np.empty((0, d))
         self._y = np.empty(0)
@@ -97,7 +98,7 @@ class ModelBO:
 
     def propose(self, index: int, rh: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
         if index < len(self._initial):
-            return self._initial[index], "initial design"
+            return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
         rng = generator(self.seed, "propose", index)
         if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
             return self.space.to_values(self.space.sample(1, derived_int(self.seed, "random", index))[0]), "random"
@@ -113,10 +114,10 @@ class ModelBO:
         floor = 1e-3 * float(np.std(self._y)) + 1e-9
         score = log_ei(mean, np.sqrt(var) + floor, float(self._y.min()))
         if len(pending):  # lower the acquisition near running trials: a batch spreads out
-            pf = self._features(pending)
-            d2 = ((feats[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+            pf = self._features(pending).astype(np.float64)
+            d2 = ((feats.astype(np.float64)[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
             length2 = (0.05**2) * self.space.dim
-            score = score + np.log(-np.expm1(-d2 / length2) + 1e-300)
+            score = score + np.log(np.maximum(-np.expm1(-d2 / length2), 1e-300))
         return score
 
     def _maximize(self, rng: np.random.Generator, sample_seed: int, pending: np.ndarray) -> np.ndarray:

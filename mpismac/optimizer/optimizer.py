@@ -50,16 +50,13 @@ class RandomSearch:
         self._seed = scenario.seed
         n_init = initial_design_size(len(self._cs), scenario.n_trials)
         self._initial = initial_design(self._cs, n_init, scenario.seed, scenario.use_default_config)
+        self._default_first = scenario.use_default_config
 
     def propose(self, index: int, runhistory: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
         if index < len(self._initial):
-            origin = "default" if index == 0 and len(self._initial) and self._is_default(index) else "sobol"
-            return self._initial[index], origin
+            return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
         self._cs.seed(derived_int(self._seed, "random", index))
         return config_values(self._cs.sample_configuration()), "random"
-
-    def _is_default(self, index: int) -> bool:
-        return self._initial[index] == config_values(self._cs.get_default_configuration())
 
     def update_model(self, runhistory: RunHistory) -> None:
         """Random search has no model."""
@@ -171,7 +168,10 @@ class Optimizer:
     def n_requeued(self) -> int:
         return len(self._requeue)
 
+    def counters(self) -> dict[str, Any]:
+        """The part of the state that changes with every proposal (small: written per trial)."""
+        return {"n_proposals": self._n_proposals, "next_trial_id": self._next_trial_id}
+
     def state(self) -> dict[str, Any]:
-        """What a restarted run needs to carry on where this one is (JSON)."""
-        return {"n_proposals": self._n_proposals, "next_trial_id": self._next_trial_id,
-                "intensifier": self._intensifier.state()}
+        """What a restarted run needs to carry on where this one is (JSON, a few numbers)."""
+        return {**self.counters(), "intensifier": self._intensifier.state()}

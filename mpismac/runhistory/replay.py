@@ -42,8 +42,8 @@ def config_record(config_id: int, values: dict[str, Any], origin: str) -> dict[s
 
 def start_record(info: TrialInfo, time: float, worker: int, rank: int,
                  optimizer_state: dict[str, Any]) -> dict[str, Any]:
-    """A trial handed to a worker, with the optimizer's state after proposing it (so a restart
-    never proposes from the same random stream twice)."""
+    """A trial handed to a worker, with the optimizer's proposal counters after proposing it (so
+    a restart never proposes from the same random stream twice)."""
     return {"op": "start", "trial": info.trial_id, "config": info.config_id, "instance": info.instance,
             "seed": info.seed, "budget": info.budget, "time": time, "worker": worker, "rank": rank,
             "state": optimizer_state}
@@ -84,8 +84,8 @@ def _start(s: ReplayState, r: dict[str, Any]) -> None:
     rh = s.runhistory
     info = TrialInfo(r["trial"], r["config"], rh.configs[r["config"]], r["instance"], r["seed"], r["budget"])
     rh.start_trial(info, r["time"], r.get("worker", 0), r.get("rank", 0))
-    if r.get("state") is not None:
-        s.optimizer_state = r["state"]
+    if r.get("state") is not None:  # the proposal counters, newer than the last checkpoint
+        s.optimizer_state = {**(s.optimizer_state or {}), **r["state"]}
 
 
 def _end(s: ReplayState, r: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ class Driver:
     def started(self, info: TrialInfo, worker: int) -> None:
         now = time.time()
         self.rh.start_trial(info, now, worker=worker)
-        self.recorder.start(info, now, worker, 0, self.optimizer.state())
+        self.recorder.start(info, now, worker, 0, self.optimizer.counters())
 
     def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
         """Tell the optimizer, write the result, checkpoint when due, show progress."""

@@ -42,6 +42,8 @@ class Manager:
     def run(self) -> str:
         """Dispatch until the run ends; returns why it ended."""
         backoff = Backoff(0.0001, 0.001, factor=1.5)  # results can come at any moment: keep polling short
+        if self.driver.n_finished:  # a resumed run: the model learns what earlier jobs found first
+            self.driver.update_model()
         new_results = 0
         while self.stop_reason is None:
             message = self.endpoint.test()
