@@ -70,6 +70,7 @@ class Scenario:
     facade: str = "hpo"
     mode: str = "master_worker"
     reproducible: bool = False
+    reproducible_lag: int = 8  # with reproducible: proposal k sees exactly the results of trials < k - lag
     checkpoint_interval: int = 1
     psmac: PsmacSettings = field(default_factory=PsmacSettings)
     source: str = field(default="Scenario(...)", compare=False)
@@ -356,6 +357,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("facade", _choice(FACADES))
     check("mode", _choice(MODES))
     check("reproducible", _bool)
+    check("reproducible_lag", _number, integer=True, minimum=0)
     check("checkpoint_interval", _number, integer=True, positive=True)
     check("psmac", _psmac)
 

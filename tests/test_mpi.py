@@ -208,3 +208,23 @@ def test_the_model_learns_under_mpi_even_with_instant_trials(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rh = load_run(tmp_path / "out" / "t" / "0").state.runhistory
     assert Counter(rh.origins)["acquisition"] >= 28  # of 44 proposals after the initial design
+
+
+def _sequence(tmp_path: Path, ranks: int) -> list:
+    out = tmp_path / f"r{ranks}"
+    out.mkdir()
+    path = _scenario(out, f"{DATA / 'targets.py'}:jittery", facade="hpo", n_trials=26, reproducible="true",
+                     reproducible_lag=8, seed=3)
+    args = ["-m", "mpismac", str(path), "--quiet"]
+    proc = mpirun(ranks, *args) if ranks > 1 else subprocess.run([sys.executable, *args], capture_output=True,
+                                                                   text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    rh = load_run(out / "out" / "t" / "3").state.runhistory
+    return [(rh.configs[r.config_id], r.seed) for r in sorted(rh.trials.values(), key=lambda r: r.trial_id)]
+
+
+def test_reproducible_mode_gives_the_same_sequence_on_any_number_of_ranks(tmp_path):
+    serial = _sequence(tmp_path, 1)
+    assert len(serial) == 26
+    for ranks in (2, 4, 8):
+        assert _sequence(tmp_path, ranks) == serial, ranks

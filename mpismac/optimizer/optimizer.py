@@ -165,6 +165,10 @@ class Optimizer:
         return list(self._pending.values())
 
     @property
+    def next_trial_id(self) -> int:
+        return self._next_trial_id
+
+    @property
     def n_requeued(self) -> int:
         return len(self._requeue)
 

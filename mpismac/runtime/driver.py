@@ -47,21 +47,38 @@ class Driver:
         self.scenario = scenario
         self.session = session
         self.rh = session.state.runhistory
-        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state, auto_update=model_in_ask)
+        # Reproducible runs refit inside `ask`, from exactly the results told so far.
+        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state,
+                                   auto_update=model_in_ask or scenario.reproducible)
         self.recorder = session.recorder
         self.recorder.job(ranks=ranks)
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
         self.progress = Progress(scenario.n_trials, enabled=show_progress)
         self._since_checkpoint = 0
         self.n_finished = len(self.rh.finished())
+        # Reproducible mode: results wait here and are told in trial order, so that proposal k is
+        # made from exactly the results of trials < k - lag, whatever the timing or rank count.
+        self.lag: int | None = scenario.reproducible_lag if scenario.reproducible else None
+        self._waiting: dict[int, tuple[TrialInfo, TrialValue]] = {}
+        running = [r.trial_id for r in self.rh.running()]
+        self._next_to_tell = min(running, default=self.optimizer.next_trial_id)  # all below are told
         log.info("run %s: %s, facade %s, %d trials, %d rank(s)", session.dir,
                  "resumed" if session.resumed else "started", scenario.facade, scenario.n_trials, ranks)
 
     # -- limits ------------------------------------------------------------------------------------
 
     def can_ask(self) -> bool:
-        """Whether the trial budget allows another trial (re-queued ones always run)."""
-        return len(self.rh.trials) < self.scenario.n_trials or self.optimizer.n_requeued > 0
+        """Whether another trial may be proposed now: the budget allows it (re-queued trials
+        always run) and, in reproducible mode, every result it must see is in."""
+        if not (len(self.rh.trials) < self.scenario.n_trials or self.optimizer.n_requeued > 0):
+            return False
+        if self.lag is None:
+            return True
+        needed = self.optimizer.next_trial_id - self.lag
+        while self._next_to_tell < needed and self._next_to_tell in self._waiting:
+            self._tell(*self._waiting.pop(self._next_to_tell))
+            self._next_to_tell += 1
+        return self._next_to_tell >= needed
 
     def limit_reached(self) -> str | None:
         """A limit that ends the run now, cutting running trials short (they run again on resume)."""
@@ -87,21 +104,29 @@ class Driver:
         self.recorder.start(info, now, worker, 0, self.optimizer.counters())
 
     def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
-        """Tell the optimizer, write the result, checkpoint when due, show progress."""
+        """Write the result, tell the optimizer (in reproducible mode: when its turn comes),
+        checkpoint when due, show progress."""
         self.clock.trial_cpu += value.additional_info.get("cpu_time", 0.0)
-        previous = self.optimizer.incumbent
-        self.optimizer.tell(info, value)
         self.recorder.end(info.trial_id, value)
         self.n_finished += 1
+        if self.lag is None:
+            self._tell(info, value)
+        else:
+            self._waiting[info.trial_id] = (info, value)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.scenario.checkpoint_interval:
+            self.checkpoint()
+        inc = self.optimizer.incumbent
+        self.progress.update(self.n_finished, inc.cost[0] if inc else None, extra)
+
+    def _tell(self, info: TrialInfo, value: TrialValue) -> None:
+        previous = self.optimizer.incumbent
+        self.optimizer.tell(info, value)
         inc = self.optimizer.incumbent
         if inc is not None and inc != previous:
             entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime)
             self.rh.add_trajectory(entry)
             self.recorder.incumbent(entry)
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= self.scenario.checkpoint_interval:
-            self.checkpoint()
-        self.progress.update(self.n_finished, inc.cost[0] if inc else None, extra)
 
     def update_model(self) -> None:
         self.optimizer.update_model()
@@ -112,6 +137,8 @@ class Driver:
         self._since_checkpoint = 0
 
     def finish(self, stopped_by: str) -> RunResult:
+        for trial_id in sorted(self._waiting):  # what is still waiting counts for the result
+            self._tell(*self._waiting.pop(trial_id))
         self.checkpoint(final=True)
         inc = self.optimizer.incumbent
         self.progress.finish(self.n_finished, inc.cost[0] if inc else None, f"stopped by {stopped_by}")

@@ -97,3 +97,9 @@ def mixed(config):
     if slot < len(modes):
         return modes[slot](config)
     return quadratic(config)
+
+
+def jittery(config):
+    """Sleeps a truly random time (not from the run's seed), then a deterministic cost."""
+    time.sleep(int.from_bytes(os.urandom(2), "little") / 65535 * 0.15)
+    return quadratic(config)
