@@ -26,20 +26,23 @@ MPIEXEC = Path(sys.executable).parent / "mpiexec"
 SPACE = REPO / "examples" / "branin.json"
 
 
-def _scenario(out: Path, n: int, facade: str = "random") -> Path:
+def _scenario(out: Path, n: int, facade: str = "random", reproducible: bool = False) -> Path:
     path = out / "scenario.yaml"
     path.write_text(f"name: bench\noutput_directory: {out}\ntarget: {HERE / 'sleep_target.py'}:branin_sleep\n"
-                    f"configspace: {SPACE}\nfacade: {facade}\nn_trials: {n}\ndeterministic: true\n")
+                    f"configspace: {SPACE}\nfacade: {facade}\nn_trials: {n}\ndeterministic: true\n"
+                    f"reproducible: {str(reproducible).lower()}\n")
     return path
 
 
-def mpismac_parallel(workers: int, sleep: float, out: Path) -> dict[str, float]:
+def mpismac_parallel(workers: int, sleep: float, out: Path, facade: str = "random",
+                     reproducible: bool = False) -> dict[str, float]:
     from mpismac.runhistory.folder import load_run
 
     n = 20 * workers
     env = {**os.environ, "SLEEP_S": str(sleep)}
     subprocess.run([str(MPIEXEC), "-n", str(workers + 1), sys.executable, "-m", "mpismac",
-                    str(_scenario(out, n)), "--quiet"], check=True, env=env, capture_output=True)
+                    str(_scenario(out, n, facade, reproducible)), "--quiet"], check=True, env=env,
+                   capture_output=True)
     end = time.time()
     trials = sorted(load_run(out / "bench" / "0").state.runhistory.trials.values(), key=lambda r: r.start_time)
     first = trials[0].start_time
@@ -120,10 +123,16 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-smac", action="store_true")
+    parser.add_argument("--facade", default="random", help="mpismac's facade")
+    parser.add_argument("--reproducible", action="store_true", help="also run mpismac in reproducible mode")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-rank measurement")
     args = parser.parse_args()
     rows: dict[str, list[dict[str, float]]] = {}
     for rep in range(args.repeats):
-        runs = [("mpismac random", lambda o: mpismac_parallel(args.workers, args.sleep, o))]
+        runs = [(f"mpismac {args.facade}", lambda o: mpismac_parallel(args.workers, args.sleep, o, args.facade))]
+        if args.reproducible:
+            runs.append((f"mpismac {args.facade} reproducible", lambda o: mpismac_parallel(
+                args.workers, args.sleep, o, args.facade, reproducible=True)))
         if not args.no_smac:
             runs += [("SMAC3+Dask RandomFacade", lambda o: smac_dask(args.workers, args.sleep, o, "random")),
                      ("SMAC3+Dask HPO facade", lambda o: smac_dask(args.workers, args.sleep, o, "hpo"))]
@@ -131,8 +140,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 rows.setdefault(name, []).append(fn(Path(tmp)))
         print(f"repeat {rep + 1}/{args.repeats} done", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        idle = idle_rank_cpu(Path(tmp))
+    idle = None
+    if not args.no_idle:
+        with tempfile.TemporaryDirectory() as tmp:
+            idle = idle_rank_cpu(Path(tmp))
     print(f"{args.workers} workers, trials sleep {args.sleep} s, n_trials {20 * args.workers}, "
           f"median of {args.repeats} runs\n")
     keys = ["utilization", "utilization_to_exit", "latency_median_ms", "latency_p99_ms"]
@@ -142,10 +153,12 @@ def main() -> None:
         cells = [f"{statistics.median(r[k] for r in results):.3g}" if k in results[0] else "-" for k in keys]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if "SMAC3+Dask HPO facade" in rows:
-        mine = statistics.median(r["utilization"] for r in rows["mpismac random"])
+        mine = statistics.median(r["utilization"] for r in rows[f"mpismac {args.facade}"])
         for other in ("SMAC3+Dask RandomFacade", "SMAC3+Dask HPO facade"):
             theirs = statistics.median(r["utilization"] for r in rows[other])
             print(f"\nutilization mpismac / {other}: {mine / theirs:.2f}x")
+    if idle is None:
+        return
     print(f"\nidle worker rank over 10 s: {100 * idle['idle_worker_core_fraction']:.2f}% of a core; "
           f"busiest other rank (manager, or the worker watching its 16 s trial): "
           f"{100 * idle['busiest_other_rank_core_fraction']:.2f}%")
