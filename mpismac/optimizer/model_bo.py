@@ -19,7 +19,7 @@ from ..runhistory import RunHistory
 from ..scenario import Scenario
 from ..trial import Status, TrialInfo
 from .acquisition import log_ei
-from .initial_design import initial_design
+from .initial_design import initial_design, initial_design_size
 from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
@@ -77,12 +77,11 @@ class ModelBO:
         self.space = VectorSpace(scenario.configspace)
         self.one_hot = one_hot
         self.seed = scenario.seed
-        d = self.space.dim
-        n_init = max(2, min(2 * d + 2, scenario.n_trials // 4))
+        n_init = initial_design_size(self.space.dim, scenario.n_trials)
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
         self.forest: Surrogate = surrogate or Forest()
-        self._x = np.empty((0, d))
+        self._x = np.empty((0, self.space.dim))
         self._y = np.empty(0)
 
     def update_model(self, rh: RunHistory) -> None:
