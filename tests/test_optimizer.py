@@ -62,11 +62,11 @@ def test_state_carries_the_proposal_sequence_on(space):
 
 def test_initial_design_is_sobol_and_spread(space):
     opt = Optimizer(_scenario(space, n_trials=100, use_default_config=True))
-    infos = [opt.ask() for _ in range(20)]
+    infos = [opt.ask() for _ in range(10)]  # 2 per hyperparameter + 2 = 6 initial configurations
     assert infos[0].config == {"x": 2.5, "y": 7.5} and infos[0].origin == "default"
-    assert {i.origin for i in infos[1:]} == {"sobol"}
-    quadrants = {(i.config["x"] > 2.5, i.config["y"] > 7.5) for i in infos[1:9]}
-    assert len(quadrants) == 4
+    assert [i.origin for i in infos[1:6]] == ["sobol"] * 5 and {i.origin for i in infos[6:]} == {"random"}
+    quadrants = {(i.config["x"] > 2.5, i.config["y"] > 7.5) for i in infos[1:5]}
+    assert len(quadrants) == 4  # the first four Sobol points fall in four different quadrants
 
 
 def test_conditional_space_proposals_are_valid():
