@@ -72,6 +72,7 @@ class Scenario:
     reproducible: bool = False
     reproducible_lag: int = 8  # with reproducible: proposal k sees exactly the results of trials < k - lag
     checkpoint_interval: int = 1
+    gpus_per_worker: int = 0  # >0: each worker's trials see their own CUDA_VISIBLE_DEVICES
     psmac: PsmacSettings = field(default_factory=PsmacSettings)
     source: str = field(default="Scenario(...)", compare=False)
     base_dir: str = field(default=".", compare=False)
@@ -359,6 +360,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("reproducible", _bool)
     check("reproducible_lag", _number, integer=True, minimum=0)
     check("checkpoint_interval", _number, integer=True, positive=True)
+    check("gpus_per_worker", _number, integer=True, minimum=0)
     check("psmac", _psmac)
 
     lo, hi = clean.get("min_budget"), clean.get("max_budget")

@@ -228,3 +228,12 @@ def test_reproducible_mode_gives_the_same_sequence_on_any_number_of_ranks(tmp_pa
     assert len(serial) == 26
     for ranks in (2, 4, 8):
         assert _sequence(tmp_path, ranks) == serial, ranks
+
+
+def test_workers_get_their_node_local_rank_and_own_gpus(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:placement", n_trials=12, gpus_per_worker=2)
+    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    seen = {(r.worker, r.additional_info["MPISMAC_WORKER"], r.additional_info["MPISMAC_LOCAL_RANK"],
+             r.additional_info["CUDA_VISIBLE_DEVICES"]) for r in _trials(tmp_path).values()}
+    assert seen == {(1, "1", "0", "0,1"), (2, "2", "1", "2,3"), (3, "3", "2", "4,5")}

@@ -8,6 +8,7 @@ the whole job with `Abort`, so no rank is left polling until the walltime.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from ..scenario import Scenario
 from ..target import TargetSpec
 from .driver import Driver
 from .manager import Manager
+from .placement import local_index, trial_variables
 from .result import RunResult
 from .session import Session
 from .signals import StopSignals
@@ -32,9 +34,10 @@ def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: M
             fresh: bool = False, show_progress: bool = True) -> RunResult:
     try:
         with StopSignals() as signals:  # from the first moment: an early signal stops the run cleanly
+            hosts = comm.allgather(socket.gethostname())
             if comm.Get_rank() == 0:
                 return _manage(scenario, target, comm, signals, fresh, show_progress)
-            return _work(scenario, target, comm, signals)
+            return _work(scenario, target, comm, signals, hosts)
     except UserError:
         raise
     except BaseException:
@@ -72,11 +75,13 @@ def _manage(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, fr
     return result
 
 
-def _work(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals) -> RunResult:
+def _work(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, hosts: list[str]) -> RunResult:
     error = comm.bcast(None, root=0)
     if error is not None:
         raise ReportedElsewhere(error)
-    run_worker(comm, scenario, target, scenario.run_dir.resolve(), signals)
+    rank = comm.Get_rank()
+    env = trial_variables(rank, local_index(hosts, rank), scenario.gpus_per_worker)
+    run_worker(comm, scenario, target, scenario.run_dir.resolve(), signals, env)
     kind, payload = comm.bcast(None, root=0)
     if kind == "error":
         raise ReportedElsewhere(payload)

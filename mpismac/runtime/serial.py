@@ -12,6 +12,7 @@ from ..scenario import Scenario
 from ..target import TargetSpec
 from ..trial import TrialInfo, TrialValue
 from .driver import Driver
+from .placement import trial_variables
 from .result import RunResult
 from .session import Session
 from .signals import StopSignals
@@ -30,7 +31,7 @@ def run_serial(scenario: Scenario, target: TargetSpec | Callable[..., Any], *, f
         driver = Driver(scenario, session, ranks=1, show_progress=show_progress)
         executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
                                  trial_limits(scenario), session.dir / LOGS / "worker0.out",
-                                 scenario.instance_features)
+                                 scenario.instance_features, trial_variables(0, 0, scenario.gpus_per_worker))
         stopped_by = "n_trials"
         try:
             while driver.can_ask():

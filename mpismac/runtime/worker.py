@@ -33,14 +33,14 @@ def _fault_point(name: str) -> None:
 
 
 def run_worker(comm: MPI.Comm, scenario: Scenario, target: TargetSpec | Callable[..., Any], run_dir: Path,
-               signals: StopSignals) -> None:
+               signals: StopSignals, env: dict[str, str]) -> None:
     rank = comm.Get_rank()
     endpoint = Endpoint(comm, source=0)
     executor: Executor | None = None
     try:
         executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
                                  trial_limits(scenario), run_dir / LOGS / f"worker{rank}.out",
-                                 scenario.instance_features)
+                                 scenario.instance_features, env)
         error = None
     except UserError as exc:
         error = str(exc)
