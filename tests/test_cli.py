@@ -172,3 +172,4 @@ def test_progress_output(tty, capsys):
         assert "\r" in stream.getvalue() and "[10/10] best 0.5" in stream.getvalue()
     else:
         assert stream.getvalue() == ""  # log lines instead of carriage returns
+

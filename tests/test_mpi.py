@@ -237,3 +237,4 @@ def test_workers_get_their_node_local_rank_and_own_gpus(tmp_path):
     seen = {(r.worker, r.additional_info["MPISMAC_WORKER"], r.additional_info["MPISMAC_LOCAL_RANK"],
              r.additional_info["CUDA_VISIBLE_DEVICES"]) for r in _trials(tmp_path).values()}
     assert seen == {(1, "1", "0", "0,1"), (2, "2", "1", "2,3"), (3, "3", "2", "4,5")}
+

@@ -12,7 +12,7 @@ import time
 from ..optimizer import Optimizer
 from ..runhistory.runhistory import TrajectoryEntry
 from ..scenario import Scenario
-from ..trial import TrialInfo, TrialValue
+from ..trial import Status, TrialInfo, TrialValue
 from .progress import Progress
 from .result import RunResult
 from .session import Session
@@ -75,9 +75,13 @@ class Driver:
         if self.lag is None:
             return True
         needed = self.optimizer.next_trial_id - self.lag
-        while self._next_to_tell < needed and self._next_to_tell in self._waiting:
-            self._tell(*self._waiting.pop(self._next_to_tell))
-            self._next_to_tell += 1
+        while self._next_to_tell < needed:
+            t = self._next_to_tell
+            if t in self._waiting:
+                self._tell(*self._waiting.pop(t))
+            elif t not in self.rh.trials or self.rh.trials[t].status == Status.RUNNING:
+                break  # still running: proposals wait for it
+            self._next_to_tell += 1  # told now, or by an earlier job of this run
         return self._next_to_tell >= needed
 
     def limit_reached(self) -> str | None:

@@ -108,3 +108,4 @@ def jittery(config):
 def placement(config):
     time.sleep(0.2)
     return 0.0, {k: os.environ.get(k) for k in ("MPISMAC_WORKER", "MPISMAC_LOCAL_RANK", "CUDA_VISIBLE_DEVICES")}
+
