@@ -101,7 +101,8 @@ class ModelBO:
         rng = generator(self.seed, "propose", index)
         if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
             return self.space.to_values(self.space.sample(1, derived_int(self.seed, "random", index))[0]), "random"
-        pending_rows = np.array([rh.vectors()[p.config_id] for p in pending]).reshape(-1, self.space.dim)
+        vectors = rh.vectors() if pending else None
+        pending_rows = np.array([vectors[p.config_id] for p in pending]).reshape(-1, self.space.dim)
         row = self._maximize(rng, derived_int(self.seed, "candidates", index), pending_rows)
         return self.space.to_values(row), "acquisition"
 
