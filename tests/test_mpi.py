@@ -238,3 +238,25 @@ def test_workers_get_their_node_local_rank_and_own_gpus(tmp_path):
              r.additional_info["CUDA_VISIBLE_DEVICES"]) for r in _trials(tmp_path).values()}
     assert seen == {(1, "1", "0", "0,1"), (2, "2", "1", "2,3"), (3, "3", "2", "4,5")}
 
+
+
+def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
+    """A straggler cut by the stop must run again first; proposals wait for it, not the other way round."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:stragglers", n_trials=30, reproducible="true",
+                     reproducible_lag=4)
+    journal = tmp_path / "out" / "t" / "0" / "journal.jsonl"
+    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count('"op":"end"') < 12):
+        time.sleep(0.05)
+    ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
+    for pid in (int(p) for p in ranks if int(p) != proc.pid):
+        os.kill(pid, signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 3
+    assert any(r.status.name == "RUNNING" for r in _trials(tmp_path).values())
+    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    trials = _trials(tmp_path)
+    assert sorted(trials) == list(range(30)) and all(r.status.name == "SUCCESS" for r in trials.values())

@@ -70,7 +70,9 @@ class Driver:
     def can_ask(self) -> bool:
         """Whether another trial may be proposed now: the budget allows it (re-queued trials
         always run) and, in reproducible mode, every result it must see is in."""
-        if not (len(self.rh.trials) < self.scenario.n_trials or self.optimizer.n_requeued > 0):
+        if self.optimizer.n_requeued > 0:  # trials cut short before: no new proposal, always run
+            return True
+        if len(self.rh.trials) >= self.scenario.n_trials:
             return False
         if self.lag is None:
             return True

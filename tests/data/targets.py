@@ -109,3 +109,9 @@ def placement(config):
     time.sleep(0.2)
     return 0.0, {k: os.environ.get(k) for k in ("MPISMAC_WORKER", "MPISMAC_LOCAL_RANK", "CUDA_VISIBLE_DEVICES")}
 
+
+
+def stragglers(config):
+    """Half the configurations are slow, so later trials finish before earlier ones."""
+    time.sleep(0.8 if config["x"] < 2.5 else 0.05)
+    return quadratic(config)
