@@ -240,6 +240,19 @@ def test_workers_get_their_node_local_rank_and_own_gpus(tmp_path):
 
 
 
+def _straggler_running(journal: Path, min_ends: int) -> bool:
+    """At least `min_ends` trials ended and one has been running for over 0.3 s (a slow one)."""
+    if not journal.exists():
+        return False
+    from mpismac.runhistory.journal import read_journal
+
+    records = read_journal(journal).records
+    ended = {r["trial"] for r in records if r["op"] == "end"}
+    started = {r["trial"]: r["time"] for r in records if r["op"] == "start"}
+    now = time.time()
+    return len(ended) >= min_ends and any(now - t > 0.3 for k, t in started.items() if k not in ended)
+
+
 def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
     """A straggler cut by the stop must run again first; proposals wait for it, not the other way round."""
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:stragglers", n_trials=30, reproducible="true",
@@ -248,8 +261,8 @@ def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
     proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count('"op":"end"') < 12):
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not _straggler_running(journal, min_ends=8):
+        time.sleep(0.02)
     ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
     for pid in (int(p) for p in ranks if int(p) != proc.pid):
         os.kill(pid, signal.SIGTERM)
