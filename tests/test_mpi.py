@@ -240,8 +240,9 @@ def test_workers_get_their_node_local_rank_and_own_gpus(tmp_path):
 
 
 
-def _straggler_running(journal: Path, min_ends: int) -> bool:
-    """At least `min_ends` trials ended and one has been running for over 0.3 s (a slow one)."""
+def _straggler_running(journal: Path, min_ends: int, behind: int = 4) -> bool:
+    """At least `min_ends` trials ended and a slow one (running for over 0.3 s) is at least
+    `behind` trials older than the newest started trial: proposals now wait for it."""
     if not journal.exists():
         return False
     from mpismac.runhistory.journal import read_journal
@@ -250,7 +251,9 @@ def _straggler_running(journal: Path, min_ends: int) -> bool:
     ended = {r["trial"] for r in records if r["op"] == "end"}
     started = {r["trial"]: r["time"] for r in records if r["op"] == "start"}
     now = time.time()
-    return len(ended) >= min_ends and any(now - t > 0.3 for k, t in started.items() if k not in ended)
+    newest = max(started, default=0)
+    return len(ended) >= min_ends and any(now - t > 0.3 and k + behind <= newest
+                                          for k, t in started.items() if k not in ended)
 
 
 def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
