@@ -119,7 +119,7 @@ class Optimizer:
         return info
 
     def _new_challenger(self) -> tuple[int, int]:
-        if self.auto_update and self._n_modeled != self._n_told:
+        if self.auto_update:
             self.update_model()
         index = self._n_proposals
         values, origin = self._proposer.propose(index, self.runhistory, list(self._pending.values()))
@@ -146,7 +146,10 @@ class Optimizer:
                                info.trial_id)
 
     def update_model(self) -> None:
-        """Refit the surrogate on everything told so far (may take a while)."""
+        """Refit the surrogate on everything told so far (may take a while); nothing to do when
+        no result was told since the last fit."""
+        if self._n_modeled == self._n_told:
+            return
         self._proposer.update_model(self.runhistory)
         self._n_modeled = self._n_told
 
