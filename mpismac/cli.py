@@ -1,4 +1,4 @@
-"""The command line: run, validate, report. Exit status: 0 finished, 3 stopped early and
+"""The command line: run, validate, report, export. Exit status: 0 finished, 3 stopped early and
 resumable, 2 bad scenario or usage (a message, no traceback), 1 anything else."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .errors import ReportedElsewhere, UserError
 
-COMMANDS = ("run", "validate", "report")
+COMMANDS = ("run", "validate", "report", "export")
 log = logging.getLogger("mpismac")
 
 
@@ -31,9 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario and import its target; runs nothing")
     val.add_argument("scenario")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    rep = sub.add_parser("report", help="summarize a run folder (also while it runs)")
-    rep.add_argument("run_dir")
+    rep = sub.add_parser("report", help="summarize run folders (also while they run)")
+    rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep.add_argument("--plot", metavar="FILE.png", help="plot the incumbent's cost over trials and over wall "
+                     "time, every run folder overlaid (needs the plot extra: matplotlib)")
+    exp = sub.add_parser("export", help="write a run as CSV or as a SMAC3 2.x run folder")
+    exp.add_argument("run_dir")
+    exp.add_argument("--format", choices=("csv", "smac3"), required=True)
+    exp.add_argument("--output", "-o", help="csv: file (default: standard output); smac3: folder "
+                     "(default: RUN_DIR/smac3)")
     return parser
 
 
@@ -122,8 +129,31 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import format_text, summarize
 
-    summary = summarize(args.run_dir)
-    print(json.dumps(summary, indent=2, default=str) if args.json else format_text(summary))
+    summaries = [summarize(d) for d in args.run_dirs]
+    if args.json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
+    else:
+        print("\n\n".join(format_text(s) for s in summaries))
+    if args.plot:
+        from .plot import plot_runs, short_labels
+        from .runhistory.folder import load_run
+
+        runs = []
+        for d, label in zip(args.run_dirs, short_labels(args.run_dirs), strict=True):
+            state = load_run(d).state
+            runs.append((label, state.runhistory, state.walltime_used))
+        plot_runs(runs, args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    message = export(args.run_dir, args.format, args.output)
+    if message:
+        print(message)
     return 0
 
 
@@ -139,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")
     logging.getLogger("mpismac").setLevel(logging.INFO)
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report, "export": _cmd_export}
     try:
         return handlers[args.command](args)
     except ReportedElsewhere:

@@ -41,9 +41,23 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         },
         "trajectory_length": len(rh.trajectory),
         "walltime_used": state.walltime_used,
+        "workers": _workers(rh, state.walltime_used),
         "jobs": len(state.jobs),
         "running_job": lock,
     }
+
+
+def _workers(rh, walltime_used: float) -> dict[str, dict[str, float]]:
+    """Per worker: trials finished, seconds busy running them, and that as a share of the run's wall time."""
+    out: dict[str, dict[str, float]] = {}
+    for r in rh.finished():
+        w = out.setdefault(str(r.worker), {"trials": 0, "busy_s": 0.0})
+        w["trials"] += 1
+        w["busy_s"] += max(r.end_time - r.start_time, 0.0)
+    for w in out.values():
+        w["busy_s"] = round(w["busy_s"], 3)
+        w["utilization"] = round(w["busy_s"] / walltime_used, 3) if walltime_used > 0 else 0.0
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
 
 def format_text(s: dict[str, Any]) -> str:
@@ -61,6 +75,13 @@ def format_text(s: dict[str, Any]) -> str:
         lines.extend(f"    {k:<{width}}  {v}" for k, v in inc["config"].items())
     wall = s["walltime_used"]
     lines.append(f"time used  {wall:.1f} s over {s['jobs']} job(s)" if math.isfinite(wall) else "")
+    workers = s["workers"]
+    if workers:
+        mean = sum(w["utilization"] for w in workers.values()) / len(workers)
+        lines.append(f"workers    {len(workers)}, busy {mean:.0%} of the wall time on average")
+        if len(workers) > 1:
+            lines.extend(f"    worker {k:>3}  {w['trials']:>6} trials  {w['busy_s']:>10.1f} s busy  "
+                         f"{w['utilization']:>5.0%}" for k, w in workers.items())
     job = s["running_job"]
     if job:
         lines.append(f"running    job {job.get('job_id')} on {job.get('host')} (pid {job.get('pid')}), "

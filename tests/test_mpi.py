@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run
 
 from .conftest import DATA, REPO, process_gone
@@ -47,6 +48,9 @@ def test_results_from_every_worker_in_one_run_folder(tmp_path):
     trials = _trials(tmp_path)
     assert sorted(trials) == list(range(24)) and all(r.status.name == "SUCCESS" for r in trials.values())
     assert set(Counter(r.worker for r in trials.values())) == {1, 2, 3}
+    workers = summarize(tmp_path / "out" / "t" / "0")["workers"]  # what `report` shows per worker
+    assert sorted(workers) == ["1", "2", "3"] and sum(w["trials"] for w in workers.values()) == 24
+    assert all(0.2 < w["utilization"] <= 1 and w["busy_s"] >= 0.3 * w["trials"] for w in workers.values())
     logs = tmp_path / "out" / "t" / "0" / "logs"
     assert {p.name for p in logs.iterdir()} >= {"rank0.log", "worker1.out", "worker2.out", "worker3.out"}
 

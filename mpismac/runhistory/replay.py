@@ -56,7 +56,7 @@ def end_record(trial_id: int, value: TrialValue) -> dict[str, Any]:
 
 def incumbent_record(entry: TrajectoryEntry) -> dict[str, Any]:
     return {"op": "incumbent", "trial": entry.trial_id, "config": entry.config_id,
-            "cost": list(entry.cost), "walltime": entry.walltime}
+            "cost": list(entry.cost), "walltime": entry.walltime, "trials": entry.trials}
 
 
 def state_record(state: dict[str, Any], walltime_used: float, cputime_used: float) -> dict[str, Any]:
@@ -94,7 +94,8 @@ def _end(s: ReplayState, r: dict[str, Any]) -> None:
 
 
 def _incumbent(s: ReplayState, r: dict[str, Any]) -> None:
-    s.runhistory.add_trajectory(TrajectoryEntry(r["trial"], r["config"], tuple(r["cost"]), r["walltime"]))
+    s.runhistory.add_trajectory(TrajectoryEntry(r["trial"], r["config"], tuple(r["cost"]), r["walltime"],
+                                                      r.get("trials", r["trial"] + 1)))
 
 
 def _state(s: ReplayState, r: dict[str, Any]) -> None:

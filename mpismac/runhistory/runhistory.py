@@ -39,6 +39,7 @@ class TrajectoryEntry:
     config_id: int
     cost: tuple[float, ...]
     walltime: float
+    trials: int = 0  # trials finished when it changed (x axis of "cost over trials")
 
 
 class RunHistory:

@@ -87,6 +87,7 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
         j["config_id"] = np.array([e.config_id for e in rh.trajectory], dtype=np.int64)
         j["cost"] = np.array([e.cost for e in rh.trajectory], dtype=np.float64).reshape(-1, n_obj)
         j["walltime"] = np.array([e.walltime for e in rh.trajectory], dtype=np.float64)
+        j["trials"] = np.array([e.trials for e in rh.trajectory], dtype=np.int64)
         s = f.create_group("state")
         s.create_dataset("optimizer", data=json.dumps(state.optimizer_state), dtype=_STR)
         s.create_dataset("jobs", data=json.dumps(state.jobs), dtype=_STR)
@@ -142,9 +143,11 @@ def read_snapshot(path: Path) -> Snapshot:
                     float(cols["start_time"][i]), float(cols["end_time"][i]), int(cols["worker"][i]),
                     int(cols["origin_rank"][i]), json.loads(infos[i]))
             j = f["trajectory"]
-            for tid, cid, cost, wall in zip(j["trial_id"][()], j["config_id"][()], j["cost"][()],
-                                            j["walltime"][()], strict=True):
-                rh.add_trajectory(TrajectoryEntry(int(tid), int(cid), tuple(float(c) for c in cost), float(wall)))
+            n_trials = j["trials"][()] if "trials" in j else j["trial_id"][()] + 1
+            for tid, cid, cost, wall, n in zip(j["trial_id"][()], j["config_id"][()], j["cost"][()],
+                                               j["walltime"][()], n_trials, strict=True):
+                rh.add_trajectory(TrajectoryEntry(int(tid), int(cid), tuple(float(c) for c in cost), float(wall),
+                                                  int(n)))
             state = ReplayState(rh, json.loads(f["state/optimizer"].asstr()[()]),
                                 float(f.attrs["walltime_used"]), float(f.attrs.get("cputime_used", 0.0)),
                                 json.loads(f["state/jobs"].asstr()[()]))

@@ -130,7 +130,7 @@ class Driver:
         self.optimizer.tell(info, value)
         inc = self.optimizer.incumbent
         if inc is not None and inc != previous:
-            entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime)
+            entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime, self.n_finished)
             self.rh.add_trajectory(entry)
             self.recorder.incumbent(entry)
 

@@ -115,3 +115,10 @@ def stragglers(config):
     """Half the configurations are slow, so later trials finish before earlier ones."""
     time.sleep(0.8 if config["x"] < 2.5 else 0.05)
     return quadratic(config)
+
+
+def on_instances(config, seed: int = 0, instance: str | None = None):
+    """Cost per instance; crashes on a corner of the space (so exports hold failures too)."""
+    if config["x"] > 8.5:
+        raise RuntimeError("x too large")
+    return (config["x"] - 2.0) ** 2 + config["y"] / 10 + int((instance or "i0")[1:])

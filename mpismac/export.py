@@ -1,0 +1,143 @@
+"""A run folder out to other tools: a CSV table, or SMAC3 2.x's run folder layout.
+
+SMAC3 (`RunHistory.load`, `Scenario.load`) and tools built on it (DeepCAVE) read the `smac3`
+export; configuration ids there start at 1, as SMAC3 numbers them. Trials still running are
+left out (SMAC3 keeps no cost for them).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from .runhistory.folder import load_run
+from .runhistory.replay import ReplayState
+from .space import configspace_to_json
+from .trial import Status
+
+FORMATS = ("csv", "smac3")
+
+
+def _finished(state: ReplayState) -> list:
+    return sorted(state.runhistory.finished(), key=lambda r: r.trial_id)
+
+
+def write_csv(state: ReplayState, out: IO[str]) -> int:
+    """A row per trial (running ones included), hyperparameters as columns; the number of rows."""
+    rh = state.runhistory
+    names = list(rh.configspace.keys())
+    cost_cols = ["cost"] if len(rh.objectives) == 1 else list(rh.objectives)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["trial_id", "config_id", "instance", "seed", "budget", "status", *cost_cols,
+                     "start_time", "end_time", "duration", "worker", "origin", *names])
+    trials = sorted(rh.trials.values(), key=lambda r: r.trial_id)
+    for r in trials:
+        config = rh.configs[r.config_id]
+        costs = list(r.cost) if r.cost else [""] * len(cost_cols)
+        duration = r.end_time - r.start_time if r.status != Status.RUNNING else ""
+        writer.writerow([r.trial_id, r.config_id, r.instance or "", r.seed, "" if r.budget is None else r.budget,
+                         r.status.name, *costs, r.start_time, r.end_time if r.status != Status.RUNNING else "",
+                         duration, r.worker, rh.origins[r.config_id], *(config.get(n, "") for n in names)])
+    return len(trials)
+
+
+def _smac3_scenario(raw: dict[str, Any], n_workers: int) -> dict[str, Any]:
+    objectives = raw.get("objectives") or ["cost"]
+    crash = raw.get("crash_cost", math.inf)
+    threshold = raw.get("termination_cost_threshold")
+
+    def one_or_list(value):  # SMAC3 keeps a number for one objective
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+    return {
+        "name": raw.get("name"),
+        "deterministic": bool(raw.get("deterministic", False)),
+        "objectives": objectives[0] if len(objectives) == 1 else list(objectives),
+        "crash_cost": one_or_list(crash),
+        "termination_cost_threshold": math.inf if threshold is None else one_or_list(threshold),
+        "walltime_limit": raw.get("walltime_limit", math.inf),
+        "cputime_limit": raw.get("cputime_limit", math.inf),
+        "trial_walltime_limit": raw.get("trial_walltime_limit"),
+        "trial_memory_limit": None if raw.get("trial_memory_limit") is None else int(raw["trial_memory_limit"]),
+        "n_trials": raw.get("n_trials", 100),
+        "use_default_config": bool(raw.get("use_default_config", False)),
+        "instances": raw.get("instances"),
+        "instance_features": raw.get("instance_features"),
+        "adaptive_capping": False,
+        "adaptive_capping_slackfactor": None,
+        "runtime_cutoff": None,
+        "min_budget": raw.get("min_budget"),
+        "max_budget": raw.get("max_budget"),
+        "seed": raw.get("seed", 0),
+        "n_workers": n_workers,
+        "_meta": {"facade": {"name": f"mpismac:{raw.get('facade', 'hpo')}"}},
+    }
+
+
+def write_smac3(state: ReplayState, scenario_yaml: str, out_dir: Path) -> int:
+    """SMAC3's runhistory.json, configspace.json, scenario.json, intensifier.json and
+    optimization.json in `out_dir`; the number of trials written."""
+    rh = state.runhistory
+    raw = yaml.safe_load(scenario_yaml)
+    single = len(rh.objectives) == 1
+    trials = _finished(state)
+    data = [{
+        "config_id": r.config_id + 1,
+        "instance": r.instance,
+        "seed": r.seed,
+        "budget": r.budget,
+        "cost": r.cost[0] if single else list(r.cost),
+        "time": max(r.end_time - r.start_time, 0.0),
+        "cpu_time": float(r.additional_info.get("cpu_time", 0.0)),
+        "status": int(r.status),
+        "starttime": r.start_time,
+        "endtime": r.end_time,
+        "additional_info": r.additional_info,
+    } for r in trials]
+    used = {r.config_id for r in trials}
+    runhistory = {
+        "stats": {"submitted": len(trials), "finished": len(trials), "running": 0},
+        "data": data,
+        "configs": {str(cid + 1): rh.configs[cid] for cid in sorted(used)},
+        "config_origins": {str(cid + 1): rh.origins[cid] for cid in range(len(rh.configs))},
+    }
+    trajectory = [{"config_ids": [e.config_id + 1], "costs": [e.cost[0] if single else list(e.cost)],
+                   "trial": e.trials, "walltime": e.walltime}
+                  for e in rh.trajectory]
+    inc = rh.incumbent
+    intensifier = {"incumbent_ids": [] if inc is None else [inc.config_id + 1], "rejected_config_ids": [],
+                   "incumbents_changed": len(rh.trajectory), "trajectory": trajectory, "state": {"queue": []}}
+    workers = max((int(j.get("ranks", 1)) for j in state.jobs), default=1)
+    optimization = {"used_walltime": state.walltime_used,
+                    "used_target_function_walltime": sum(d["time"] for d in data),
+                    "used_target_function_cputime": sum(d["cpu_time"] for d in data),
+                    "last_update": time.time(), "finished": len(trials) >= int(raw.get("n_trials", 0))}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"runhistory.json": runhistory, "intensifier.json": intensifier, "optimization.json": optimization,
+             "scenario.json": {**_smac3_scenario(raw, max(workers - 1, 1)), "output_directory": str(out_dir)}}
+    for name, content in files.items():
+        (out_dir / name).write_text(json.dumps(content, indent=2, default=repr))
+    (out_dir / "configspace.json").write_text(configspace_to_json(rh.configspace))
+    return len(trials)
+
+
+def export(run_dir: Path, fmt: str, output: Path | None) -> str:
+    """Export a run folder; a line saying what was written where."""
+    loaded = load_run(Path(run_dir))
+    if fmt == "csv":
+        if output is None:
+            write_csv(loaded.state, sys.stdout)
+            return ""
+        with open(output, "w", newline="") as f:
+            n = write_csv(loaded.state, f)
+        return f"{n} trials written to {output}"
+    out_dir = Path(output) if output is not None else Path(run_dir) / "smac3"
+    n = write_smac3(loaded.state, loaded.scenario_yaml, out_dir)
+    return f"{n} finished trials written as a SMAC3 run folder to {out_dir}"

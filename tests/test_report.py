@@ -1,0 +1,111 @@
+"""Reading results: report (text, JSON, per-worker use, plot) and export (CSV, SMAC3 run folder)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mpismac.runhistory.folder import load_run
+
+from .conftest import DATA, REPO, run_cli
+
+
+def _run(tmp_path: Path, seed: int, **keys) -> Path:
+    keys = {"name": "t", "output_directory": str(tmp_path / "out"), "n_trials": 24, "seed": seed,
+            "configspace": str(REPO / "examples" / "branin.json"), "crash_cost": 500, **keys}
+    path = tmp_path / f"scenario{seed}.yaml"
+    path.write_text(f"target: {DATA / 'targets.py'}:on_instances\n"
+                    + "".join(f"{k}: {json.dumps(v)}\n" for k, v in keys.items()))
+    proc = run_cli(str(path), "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "out" / "t" / str(seed)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return _run(tmp_path_factory.mktemp("report"), 0, instances=["i0", "i1", "i2"], facade="hpo")
+
+
+def test_csv_has_a_row_per_trial_with_hyperparameters_as_columns(run_dir, tmp_path):
+    proc = run_cli("export", str(run_dir), "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    rh = load_run(run_dir).state.runhistory
+    assert len(rows) == len(rh.trials) == 24
+    for row in rows:
+        record = rh.trials[int(row["trial_id"])]
+        config = rh.configs[record.config_id]
+        assert row["status"] == record.status.name and row["instance"] == record.instance
+        assert float(row["cost"]) == record.cost[0]
+        assert (float(row["x"]), float(row["y"])) == (config["x"], config["y"])
+    assert {"SUCCESS"} < {r["status"] for r in rows}, "the run should hold failures too"
+    out = tmp_path / "t.csv"
+    assert run_cli("export", str(run_dir), "--format", "csv", "-o", str(out)).returncode == 0
+    assert out.read_text() == proc.stdout
+
+
+def test_smac3_export_loads_in_smac3(run_dir, tmp_path):
+    smac = pytest.importorskip("smac", reason="SMAC3 is in the test extra")
+    from smac.intensifier import Intensifier
+    from smac.runhistory import RunHistory, StatusType
+
+    out = tmp_path / "smac3"
+    proc = run_cli("export", str(run_dir), "--format", "smac3", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    scenario = smac.Scenario.load(out)
+    assert scenario.n_trials == 24 and scenario.instances == ["i0", "i1", "i2"] and scenario.crash_cost == 500
+    rh = RunHistory()
+    rh.load(out / "runhistory.json", scenario.configspace)
+    ours = load_run(run_dir).state.runhistory
+    assert len(rh) == len(ours.finished()) == 24 and rh.finished == 24
+    for key, value in rh.items():  # every SMAC3 trial is ours, config, instance, seed, cost and status
+        config = dict(rh.get_config(key.config_id))
+        match = [r for r in ours.trials.values() if ours.configs[r.config_id] == config
+                 and r.instance == key.instance and r.seed == key.seed]
+        assert len(match) == 1 and match[0].cost[0] == value.cost and int(match[0].status) == value.status
+    assert any(v.status == StatusType.CRASHED for v in rh.values())
+    intensifier = Intensifier(scenario)
+    intensifier.runhistory = rh
+    intensifier.load(out / "intensifier.json")
+    assert dict(intensifier.get_incumbent()) == ours.configs[ours.incumbent.config_id]
+    assert len(intensifier.trajectory) == len(ours.trajectory)
+
+
+def test_report_json_text_and_plot_of_two_runs(run_dir, tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is in the test extra")
+    import matplotlib.image
+
+    other = _run(tmp_path, 1, facade="random", n_trials=30)
+    png = tmp_path / "runs.png"
+    proc = run_cli("report", str(run_dir), str(other), "--plot", str(png))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("incumbent  config") == 2 and "workers    1" in proc.stdout
+    summary = json.loads(run_cli("report", str(other), "--json").stdout)
+    assert summary["workers"]["0"]["trials"] == 30 and 0 < summary["workers"]["0"]["utilization"] <= 1
+    image = matplotlib.image.imread(png)[:, :, :3]
+    height, width, _ = image.shape
+    assert width > 600 and height > 250
+
+    def pixels(color: str, half: int) -> int:
+        rgb = np.array([int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        part = image[:, :width // 2] if half == 0 else image[:, width // 2:]
+        return int((np.abs(part - rgb).max(axis=2) < 0.08).sum())
+
+    for color in ("#1f77b4", "#ff7f0e"):  # matplotlib's first two curve colours, one per run
+        assert pixels(color, 0) > 150 and pixels(color, 1) > 150, color
+
+
+def test_plot_without_matplotlib_names_the_extra(run_dir, tmp_path):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "matplotlib.py").write_text("raise ImportError('blocked for the test')\n")
+    import os
+
+    proc = run_cli("report", str(run_dir), "--plot", str(tmp_path / "x.png"),
+                   env={**os.environ, "PYTHONPATH": str(blocker)})
+    assert proc.returncode == 2 and "mpismac[plot]" in proc.stderr and "Traceback" not in proc.stderr
