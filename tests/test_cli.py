@@ -105,6 +105,39 @@ def test_sigterm_stops_with_3_and_resume_completes(tmp_path):
     assert len({json.dumps(c, sort_keys=True) for c in configs}) == len(configs) == 24  # no proposal repeated
 
 
+def test_stops_a_margin_before_the_job_end_time_and_resumes(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=30, job_end_margin=60)
+    run_dir = tmp_path / "out" / "t" / "0"
+    env = {**os.environ, "MPISMAC_JOB_END_TIME": str(time.time() + 62.5)}  # 2.5 s of this job are usable
+    started = time.monotonic()
+    proc = run_cli(str(path), "--quiet", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert "stopped by job_end_time" in proc.stdout and 2.0 < time.monotonic() - started < 15
+    first = _report(run_dir)
+    assert 2 <= first["trials"] < 30
+    proc = run_cli(str(path), "--quiet", "--set", "job_end_margin=5", env={**os.environ, "SLURM_JOB_END_TIME": "0"})
+    assert proc.returncode == 0, proc.stderr  # no end time known (0): runs to n_trials
+    assert _report(run_dir)["trials"] == 30
+
+
+def test_job_end_time_from_scontrol_of_older_slurm(tmp_path, monkeypatch):
+    from mpismac.runtime.jobtime import job_end_time
+
+    scontrol = tmp_path / "scontrol"  # prints what Slurm 22.05's `scontrol show job -o ID` prints
+    scontrol.write_text("#!/bin/sh\necho \"JobId=$4 JobName=x JobState=RUNNING TimeLimit=00:10:00 "
+                        "StartTime=2026-11-22T10:00:00 EndTime=2026-11-22T10:10:00 Deadline=N/A\"\n")
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    for var in ("MPISMAC_JOB_END_TIME", "SLURM_JOB_END_TIME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    assert job_end_time() == time.mktime((2026, 11, 22, 10, 10, 0, 0, 0, -1))
+    scontrol.write_text("#!/bin/sh\necho JobId=$4 EndTime=Unknown\n")
+    assert job_end_time() is None
+    monkeypatch.setenv("SLURM_JOB_END_TIME", "1795400000")
+    assert job_end_time() == 1795400000.0
+
+
 def test_resume_rules_and_fresh(tmp_path):
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=5)
     run_dir = tmp_path / "out" / "t" / "0"

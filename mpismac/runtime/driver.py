@@ -13,6 +13,7 @@ from ..optimizer import Optimizer
 from ..runhistory.runhistory import TrajectoryEntry
 from ..scenario import Scenario
 from ..trial import Status, TrialInfo, TrialValue
+from .jobtime import job_end_time
 from .progress import Progress
 from .result import RunResult
 from .session import Session
@@ -64,6 +65,10 @@ class Driver:
         self._next_to_tell = min(running, default=self.optimizer.next_trial_id)  # all below are told
         log.info("run %s: %s, facade %s, %d trials, %d rank(s)", session.dir,
                  "resumed" if session.resumed else "started", scenario.facade, scenario.n_trials, ranks)
+        self.job_end = job_end_time()
+        if self.job_end is not None:
+            log.info("the batch job ends at %s: the run stops %.0f s before (job_end_margin)",
+                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.job_end)), scenario.job_end_margin)
 
     # -- limits ------------------------------------------------------------------------------------
 
@@ -93,6 +98,8 @@ class Driver:
             return "walltime_limit"
         if self.clock.cputime >= s.cputime_limit:
             return "cputime_limit"
+        if self.job_end is not None and time.time() >= self.job_end - s.job_end_margin:
+            return "job_end_time"  # resumable: the next job carries on
         inc = self.optimizer.incumbent
         if s.termination_cost_threshold is not None and inc is not None and all(
                 c <= t for c, t in zip(inc.cost, s.termination_cost_threshold, strict=True)):

@@ -69,7 +69,7 @@ class Session:
                             "may grow on resume, not shrink below that")
         if changed:
             raise UserError(f"{self.dir} holds a run of a different scenario (changed: {', '.join(changed)}); "
-                            f"only {' and '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "
+                            f"only {', '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "
                             "start over (the old folder is moved aside), or another name or seed.")
         path.write_text(self.scenario.to_yaml())  # n_trials / walltime_limit may have grown
         rh = loaded.state.runhistory
