@@ -27,7 +27,8 @@ FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configurati
 BUILT_FACADES = ("hpo", "blackbox", "random")
 MODES = ("master_worker", "psmac")
 # Keys that may change when a run is resumed; any other change is refused.
-RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin")
+RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
+                     "snapshot_interval")
 # Keys that people bring from other tools, with what to do instead.
 MISPLACED_KEYS = {
     "n_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
@@ -72,6 +73,7 @@ class Scenario:
     reproducible: bool = False
     reproducible_lag: int = 8  # with reproducible: proposal k sees exactly the results of trials < k - lag
     checkpoint_interval: int = 1
+    snapshot_interval: float = 30.0  # seconds between HDF5 snapshots (and one at the end of every job)
     job_end_margin: float = 60.0  # stop this many seconds before the batch job's end time, when known
     gpus_per_worker: int = 0  # >0: each worker's trials see their own CUDA_VISIBLE_DEVICES
     psmac: PsmacSettings = field(default_factory=PsmacSettings)
@@ -362,6 +364,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("reproducible_lag", _number, integer=True, minimum=0)
     check("checkpoint_interval", _number, integer=True, positive=True)
     check("job_end_margin", _number, minimum=0, allow_inf=False)
+    check("snapshot_interval", _number, minimum=0)
     check("gpus_per_worker", _number, integer=True, minimum=0)
     check("psmac", _psmac)
 

@@ -23,6 +23,7 @@ import yaml
 from ConfigSpace import ConfigurationSpace
 
 from ..errors import UserError
+from . import tracing
 from .journal import JournalWriter, read_journal
 from .replay import (
     JournalFormatError,
@@ -104,6 +105,7 @@ class Recorder:
         self._last_snapshot = time.monotonic()
         self._dirty = False
         self._configs_written = len(state.runhistory.configs)
+        self._ended: list[int] = []  # trials ended since the last sync (for the kill tests' trace)
 
     def append(self, record: dict[str, Any]) -> None:
         self.journal.append(record)
@@ -113,7 +115,16 @@ class Recorder:
         record = job_record(time.time(), socket.gethostname(), job_id(), ranks, self.state.walltime_used)
         self.state.jobs.append(record)
         self.append(record)
+        self._sync()
+
+    def _sync(self) -> None:
+        trace = tracing.TRACE
+        if trace is not None:
+            trace.begin("sync")
         self.journal.sync()
+        if trace is not None:
+            trace.end("sync", self._ended)  # these trials are durable now
+        self._ended = []
 
     def start(self, info, when: float, worker: int, rank: int, optimizer_state: dict[str, Any]) -> None:
         """A trial handed to a worker; configurations new since the last call are written first."""
@@ -126,6 +137,7 @@ class Recorder:
 
     def end(self, trial_id: int, value) -> None:
         self.append(end_record(trial_id, value))
+        self._ended.append(trial_id)
 
     def incumbent(self, entry: TrajectoryEntry) -> None:
         self.append(incumbent_record(entry))
@@ -137,7 +149,7 @@ class Recorder:
         self.state.walltime_used = walltime_used
         self.state.cputime_used = cputime_used
         self.append(state_record(optimizer_state, walltime_used, cputime_used))
-        self.journal.sync()
+        self._sync()
         if force_snapshot or time.monotonic() - self._last_snapshot >= self.snapshot_interval:
             self.snapshot()
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import tracing
+
 log = logging.getLogger(__name__)
 
 JOURNAL_FORMAT = "mpismac-journal"
@@ -95,11 +97,22 @@ class JournalWriter:
 
     def append(self, record: dict[str, Any]) -> None:
         data = encode(record)
+        trace = tracing.TRACE
+        if trace is None:
+            self._write(data)
+        else:  # a kill test: the record goes out in two halves, paused between them
+            trace.begin("append")
+            self._write(data[:len(data) // 2])
+            trace.middle()
+            self._write(data[len(data) // 2:])
+            trace.end("append")
+        self.offset += len(data)
+        self._unsynced = True
+
+    def _write(self, data: bytes) -> None:
         written = os.write(self._fd, data)
         while written < len(data):  # short writes only happen on full disks or signals
             written += os.write(self._fd, data[written:])
-        self.offset += len(data)
-        self._unsynced = True
 
     def sync(self) -> None:
         if self._unsynced:

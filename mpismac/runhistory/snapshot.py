@@ -19,6 +19,7 @@ import numpy as np
 
 from ..space import configspace_from_json, configspace_to_json
 from ..trial import Status
+from . import tracing
 from .replay import ReplayState
 from .runhistory import RunHistory, TrajectoryEntry, TrialRecord
 
@@ -47,6 +48,9 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
     from .. import __version__
 
     rh = state.runhistory
+    trace = tracing.TRACE
+    if trace is not None:
+        trace.begin("snapshot")
     tmp = path.with_name(path.name + ".tmp")
     trials = sorted(rh.trials.values(), key=lambda r: r.trial_id)
     n_obj = len(rh.objectives)
@@ -64,6 +68,8 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
         g["vector"] = rh.vectors()
         g.create_dataset("values", data=_strings([json.dumps(v) for v in rh.configs]), dtype=_STR)
         g.create_dataset("origin", data=_strings(rh.origins), dtype=_STR)
+        if trace is not None:
+            trace.middle()  # the new file half built
         t = f.create_group("trials")
         t["trial_id"] = np.array([r.trial_id for r in trials], dtype=np.int64)
         t["config_id"] = np.array([r.config_id for r in trials], dtype=np.int64)
@@ -96,12 +102,16 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
         os.fsync(fd)
     finally:
         os.close(fd)
+    if trace is not None:
+        trace.middle()  # written, not yet swapped in
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    if trace is not None:
+        trace.end("snapshot")
 
 
 def _text(value: Any) -> str:

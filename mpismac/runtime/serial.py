@@ -25,9 +25,9 @@ def trial_limits(scenario: Scenario) -> Limits:
 
 
 def run_serial(scenario: Scenario, target: TargetSpec | Callable[..., Any], *, fresh: bool = False,
-               show_progress: bool = True, snapshot_interval: float = 30.0) -> RunResult:
+               show_progress: bool = True) -> RunResult:
     """Run (or resume) the scenario in this process."""
-    with Session(scenario, fresh=fresh, snapshot_interval=snapshot_interval) as session, StopSignals() as signals:
+    with Session(scenario, fresh=fresh) as session, StopSignals() as signals:
         driver = Driver(scenario, session, ranks=1, show_progress=show_progress)
         executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
                                  trial_limits(scenario), session.dir / LOGS / "worker0.out",

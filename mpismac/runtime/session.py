@@ -20,8 +20,7 @@ log = logging.getLogger("mpismac")
 class Session:
     """Everything a runtime writes through. Use as a context manager."""
 
-    def __init__(self, scenario: Scenario, fresh: bool = False, rank: int = 0,
-                 snapshot_interval: float = 30.0):
+    def __init__(self, scenario: Scenario, fresh: bool = False, rank: int = 0):
         self.scenario = scenario
         self.dir = scenario.run_dir.resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +49,8 @@ class Session:
             raise
         self.resumed = journal_end is not None
         self.state = state
-        self.recorder = Recorder(self.dir, scenario.to_yaml(), state, journal_end, snapshot_interval)
+        self.recorder = Recorder(self.dir, scenario.to_yaml(), state, journal_end,
+                                 scenario.snapshot_interval)
 
     def _resume_or_start(self) -> tuple[ReplayState, int | None]:
         path = self.dir / SCENARIO
