@@ -52,14 +52,35 @@ def _launched_ranks() -> int:
     return 1
 
 
+def _step_tasks() -> int:
+    """Tasks in this SLURM job step (srun), 1 outside one. A batch script's own step counts 1."""
+    value = os.environ.get("SLURM_STEP_NUM_TASKS", "")
+    return int(value) if value.isdigit() else 1
+
+
+def _world():
+    """COMM_WORLD when the launcher started several ranks, else None (a serial run, no MPI import).
+    A SLURM step of several tasks in which MPI sees one rank each (srun with the wrong --mpi for
+    this MPI library) would start that many separate runs: refused with a clear message."""
+    if _launched_ranks() <= 1 and _step_tasks() <= 1:
+        return None
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.Get_size() == 1 and _step_tasks() > 1:
+        tasks = _step_tasks()
+        if os.environ.get("SLURM_PROCID", "0") != "0":
+            raise ReportedElsewhere("reported by task 0")
+        raise UserError(f"this SLURM step has {tasks} tasks (SLURM_STEP_NUM_TASKS={tasks}) but MPI sees one rank in "
+                        f"each: srun and the MPI library do not use the same PMI, so {tasks} separate runs would "
+                        "start. With MPICH from PyPI use `srun --mpi=pmi2` or `mpiexec -n $SLURM_NTASKS`; with "
+                        "Open MPI `srun --mpi=pmix` or `mpirun` (see docs/hpc.md)")
+    return MPI.COMM_WORLD
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .api import optimize
 
-    comm = None
-    if _launched_ranks() > 1:  # under mpiexec/srun: master-worker over COMM_WORLD
-        from mpi4py import MPI
-
-        comm = MPI.COMM_WORLD
+    comm = _world()  # under mpiexec/srun: master-worker over COMM_WORLD
     try:
         scenario = _load_everywhere(args, comm)
         result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)

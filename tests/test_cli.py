@@ -170,6 +170,34 @@ def test_folder_in_use_by_a_live_job(tmp_path):
     assert run_cli(str(path), "--quiet").returncode == 0  # a dead job's lock is taken over
 
 
+def test_several_tasks_that_each_see_one_mpi_rank_are_refused(tmp_path):
+    """`srun --mpi=none` (or pmix with MPICH) starts N singletons: each would run the whole scenario."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    env = {**os.environ, "SLURM_STEP_NUM_TASKS": "4", "SLURM_PROCID": "0"}
+    proc = run_cli(str(path), env=env)
+    assert proc.returncode == 2 and "SLURM_STEP_NUM_TASKS=4" in proc.stderr and "--mpi=pmi2" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+    other = run_cli(str(path), env={**env, "SLURM_PROCID": "3"})
+    assert other.returncode == 2 and other.stderr == ""  # task 0 alone says it
+    assert run_cli(str(path), "--quiet", env={**env, "SLURM_STEP_NUM_TASKS": "1"}).returncode == 0
+
+
+def test_a_requeued_slurm_job_takes_over_its_own_lock(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    run_dir = tmp_path / "out" / "t" / "0"
+    run_dir.mkdir(parents=True)
+    lock = {"job_id": "9001", "restart": 0, "host": "node17", "pid": 4242, "heartbeat": time.time()}
+    (run_dir / "lock.json").write_text(json.dumps(lock))  # fresh heartbeat, another host: not stale
+    env = {**os.environ, "SLURM_JOB_ID": "9001", "SLURM_RESTART_COUNT": "0"}
+    same = run_cli(str(path), env=env)
+    assert same.returncode == 2 and "in use by job 9001 on node17" in same.stderr
+    other = run_cli(str(path), env={**env, "SLURM_JOB_ID": "9002", "SLURM_RESTART_COUNT": "1"})
+    assert other.returncode == 2 and "in use by job 9001" in other.stderr
+    requeued = run_cli(str(path), "--quiet", env={**env, "SLURM_RESTART_COUNT": "1"})
+    assert requeued.returncode == 0, requeued.stderr
+    assert "taking over the stale lock" in requeued.stderr and not (run_dir / "lock.json").exists()
+
+
 def test_validate_imports_the_target(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import no_such_module_xyz\n\ndef f(config):\n    return 0\n")

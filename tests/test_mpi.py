@@ -103,6 +103,11 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
         time.sleep(0.05)
     ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
     ranks = [int(p) for p in ranks if int(p) != proc.pid]
+    live = subprocess.run([sys.executable, "-m", "mpismac", "report", str(journal.parent), "--json"],
+                          capture_output=True, text=True, timeout=60)  # a reader while the job writes
+    assert live.returncode == 0, live.stderr
+    live = json.loads(live.stdout)
+    assert live["running_job"] is not None and live["trials"] >= 6 and live["status"]["RUNNING"] >= 1
     sent = time.monotonic()
     for pid in ranks:  # as SLURM does: TERM to every rank, twice
         os.kill(pid, signal.SIGTERM)
@@ -111,8 +116,10 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
     took = time.monotonic() - sent
     assert proc.returncode == 3, err
     assert took < 5.0, took
+    print(f"SIGTERM to every rank -> exit 3 in {took:.2f} s")
     first = _trials(tmp_path)
     assert 6 <= len(first) < 40
+    assert any(r.status.name == "RUNNING" for r in first.values()), "trials in flight are recorded as RUNNING"
 
     proc = mpirun(3, "-m", "mpismac", str(path), "--quiet")  # another number of ranks
     assert proc.returncode == 0, proc.stderr

@@ -171,6 +171,12 @@ def job_id() -> str:
     return f"pid{os.getpid()}"
 
 
+def restart_count() -> int:
+    """How often the scheduler has requeued this job (SLURM_RESTART_COUNT), 0 if never."""
+    value = os.environ.get("SLURM_RESTART_COUNT", "0")
+    return int(value) if value.isdigit() else 0
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -189,8 +195,8 @@ class RunLock:
         self._held = False
 
     def _content(self) -> bytes:
-        return json.dumps({"job_id": job_id(), "host": socket.gethostname(), "pid": os.getpid(),
-                           "heartbeat": time.time()}).encode()
+        return json.dumps({"job_id": job_id(), "restart": restart_count(), "host": socket.gethostname(),
+                           "pid": os.getpid(), "heartbeat": time.time()}).encode()
 
     def acquire(self) -> None:
         for _ in range(2):
@@ -213,9 +219,13 @@ class RunLock:
             other, host, pid, beat = {}, "?", -1, 0.0
         age = time.time() - beat
         same_host = host == socket.gethostname()
-        if (same_host and not _pid_alive(pid)) or age > LOCK_STALE_S:
-            log.warning("taking over the stale lock %s (job %s on %s, pid %s, last heartbeat %.0f s ago)",
-                        self.path, other.get("job_id"), host, pid, age)
+        # A requeued batch job (same job id, higher restart count) takes over its own earlier run's lock.
+        requeued = other.get("job_id") == job_id() and not job_id().startswith("pid") \
+            and restart_count() > int(other.get("restart", 0) or 0)
+        if (same_host and not _pid_alive(pid)) or age > LOCK_STALE_S or requeued:
+            log.warning("taking over the stale lock %s (job %s on %s, pid %s, last heartbeat %.0f s ago%s)",
+                        self.path, other.get("job_id"), host, pid, age,
+                        f"; this is the same job, requeued ({restart_count()} restart(s))" if requeued else "")
             self.path.unlink(missing_ok=True)
             return
         raise RunFolderError(f"{self.path.parent} is in use by job {other.get('job_id')} on {host} (pid {pid}), "
