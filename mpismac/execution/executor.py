@@ -209,9 +209,9 @@ class ChildExecutor:
         self._kill()
 
     def _check_limits(self) -> TrialValue | None:
+        """Memory first: a trial found over both limits (its rank was starved of CPU for a while)
+        is reported for the memory it used, the more telling cause."""
         assert self._proc is not None
-        if self.limits.walltime is not None and time.time() - self._started >= self.limits.walltime:
-            return self._fail(Status.TIMEOUT, f"exceeded the trial walltime limit of {self.limits.walltime:g} s")
         if self.limits.memory_mib is not None:
             pids = [self._proc.pid] + [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
             rss = sum(procs.rss_bytes(p) for p in pids)
@@ -219,6 +219,8 @@ class ChildExecutor:
             if rss > self.limits.memory_mib * 2**20:
                 return self._fail(Status.MEMORYOUT, f"resident memory {rss / 2**20:.0f} MiB exceeded the "
                                                     f"trial memory limit of {self.limits.memory_mib:g} MiB")
+        if self.limits.walltime is not None and time.time() - self._started >= self.limits.walltime:
+            return self._fail(Status.TIMEOUT, f"exceeded the trial walltime limit of {self.limits.walltime:g} s")
         return None
 
     def _fail(self, status: Status, error: str, **info: Any) -> TrialValue:
