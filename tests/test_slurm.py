@@ -62,14 +62,17 @@ def _job(job_id: str) -> dict[str, str]:
 
 
 def _wait(job_id: str, timeout: float = 180, restarts: int = 0) -> dict[str, str]:
-    """The job's record once it has ended (after `restarts` requeues)."""
+    """The job's record once it has ended (its run after `restarts` requeues)."""
     deadline = time.monotonic() + timeout
+    seen_running = restarts == 0
     while time.monotonic() < deadline:
         job = _job(job_id)
-        if job.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY") \
-                and int(job.get("Restarts", 0)) >= restarts:
+        again = int(job.get("Restarts", 0)) >= restarts
+        seen_running |= again and job.get("JobState") == "RUNNING"
+        if seen_running and job.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL",
+                                                    "OUT_OF_MEMORY"):
             return job
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not end in {timeout} s: {_job(job_id)}")
 
 
@@ -91,44 +94,112 @@ def test_sbatch_runs_four_ranks_with_srun_pmi2(slurm, tmp_path):
     assert [(j["job_id"], j["ranks"]) for j in state.jobs] == [(job_id, 4)]
 
 
-@pytest.mark.parametrize("launcher,stop", [("mpiexec", "signal"), ("srun", "scancel")])
-def test_a_stopped_job_checkpoints_and_its_continuation_completes_the_run(slurm, tmp_path, launcher, stop):
-    """`signal`: TERM to the job's steps, as --signal=TERM@90 sends it before the limit: the job
-    requeues itself. `scancel`: the time-limit sequence (TERM to every process, SIGKILL KillWait
-    later): the job cannot requeue while it is cancelled, so it chains a new one."""
+def _check_complete(run_dir: Path, n_trials: int, jobs: list[str], ranks: int = 4) -> None:
+    """Exactly n_trials trials, each ended once, written by the given jobs."""
+    state = load_run(run_dir).state
+    assert sorted(state.runhistory.trials) == list(range(n_trials))
+    assert all(r.status.name == "SUCCESS" for r in state.runhistory.trials.values())
+    ended = [r["trial"] for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
+    assert sorted(ended) == list(range(n_trials)), "a trial whose result was written ran twice, or one is missing"
+    assert [j["job_id"] for j in state.jobs] == jobs and all(j["ranks"] == ranks for j in state.jobs)
+
+
+def _requeued(job_id: str) -> dict[str, str]:
+    """Wait for a job to requeue itself and run to its end again."""
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        job = _job(job_id)
+        if int(job.get("Restarts", 0)) >= 1 and job.get("JobState") not in ("PENDING", "REQUEUED"):
+            break
+        if job.get("JobState") == "PENDING":  # SLURM holds a requeued job back for about two
+            subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"])  # minutes: skip that
+        time.sleep(1)
+    return _wait(job_id, restarts=1)
+
+
+def _exit_times(log: str) -> list[float]:
+    return [float(line.rsplit(" at ", 1)[1]) for line in log.splitlines() if "mpismac exited with status" in line]
+
+
+@pytest.mark.parametrize("launcher,signal_all,continuation", [("mpiexec", False, "requeue"), ("srun", True, "chain")])
+def test_a_signalled_job_checkpoints_and_its_continuation_completes_the_run(slurm, tmp_path, launcher, signal_all,
+                                                                            continuation):
+    """TERM to the job's steps (what `--signal=TERM@90` sends before the limit): the run stops with
+    3 within a second and the job requeues itself. TERM to every process of the job, twice (what
+    the time limit sends): srun, signalled itself, SIGKILLs its tasks at once (SLURM 22.05), and
+    the job goes on in a chained job all the same. Either way the continuation completes the run
+    with nothing lost."""
     run_dir = tmp_path / "out" / "s" / "0"
-    job_id = _submit(tmp_path, "-n", "4", str(SBATCH), str(_scenario(tmp_path, 60)),
-                     env={"MPISMAC_LAUNCHER": launcher})
+    job_id = _submit(tmp_path, "-n", "4", "--cpus-per-task=1", str(SBATCH), str(_scenario(tmp_path, 60)),
+                     env={"MPISMAC_LAUNCHER": launcher, "MPISMAC_CONTINUE": continuation})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _ends(run_dir) < 9:
         time.sleep(0.2)
     assert _ends(run_dir) >= 9, (tmp_path / f"job-{job_id}.out").read_text()
     sent = time.time()
-    subprocess.run(["scancel", "-s", "TERM", job_id] if stop == "signal" else ["scancel", job_id], check=True)
-    if stop == "signal":
-        final = _wait(job_id, restarts=1)
-        jobs = [job_id]
+    for _ in range(2 if signal_all else 1):
+        subprocess.run(["scancel", "--full", "-s", "TERM", job_id] if signal_all else
+                       ["scancel", "-s", "TERM", job_id], check=True)
+    if continuation == "requeue":
+        final, jobs = _requeued(job_id), [job_id, job_id]
     else:
-        first = _wait(job_id)
-        assert first["JobState"] == "CANCELLED", first
+        _wait(job_id)
         out = (tmp_path / f"job-{job_id}.out").read_text()
         assert "continuing in job" in out, out
         next_id = out.split("continuing in job ")[1].split()[0]
-        final = _wait(next_id)
-        jobs = [job_id, next_id]
-    out = (tmp_path / f"job-{job_id}.out").read_text()
-    exited = [float(line.rsplit(" at ", 1)[1]) for line in out.splitlines() if "mpismac exited with status 3" in line]
-    assert exited, out
-    print(f"{launcher}, {stop}: SIGTERM -> mpismac exit 3 in {exited[0] - sent:.2f} s; jobs {jobs}: "
-          f"{final['JobState']} {final['ExitCode']}")
-    assert exited[0] - sent < 10, "the run must stop well inside KillWait"
-    assert final["JobState"] == "COMPLETED" and final["ExitCode"] == "0:0", out
-    state = load_run(run_dir).state
-    assert sorted(state.runhistory.trials) == list(range(60))
-    assert all(r.status.name == "SUCCESS" for r in state.runhistory.trials.values())
-    ended = [r["trial"] for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
-    assert sorted(ended) == list(range(60)), "a trial whose result was written ran twice, or one is missing"
-    assert [j["job_id"] for j in state.jobs] == jobs and all(j["ranks"] == 4 for j in state.jobs)
+        final, jobs = _wait(next_id), [job_id, next_id]
+    log = (tmp_path / f"job-{job_id}.out").read_text()
+    took = _exit_times(log)[0] - sent
+    status = log.split("mpismac exited with status ")[1].split()[0]
+    print(f"{launcher}, TERM to {'every process' if signal_all else 'the steps'}: mpismac exit {status} {took:.2f} s "
+          f"after the signal; {continuation} -> jobs {jobs}: {final['JobState']} {final['ExitCode']}")
+    if not signal_all:
+        assert status == "3", log
+    assert took < 5, "the run must stop well inside KillWait"
+    assert final["JobState"] == "COMPLETED" and final["ExitCode"] == "0:0", log
+    assert "the run is finished" in log
+    _check_complete(run_dir, 60, jobs)
+
+
+def test_a_cancelled_job_checkpoints_and_is_not_continued(slurm, tmp_path):
+    run_dir = tmp_path / "out" / "s" / "0"
+    job_id = _submit(tmp_path, "-n", "4", str(SBATCH), str(_scenario(tmp_path, 60)))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _ends(run_dir) < 6:
+        time.sleep(0.2)
+    subprocess.run(["scancel", job_id], check=True)
+    job = _wait(job_id)
+    log = (tmp_path / f"job-{job_id}.out").read_text()
+    assert job["JobState"] == "CANCELLED" and "not continuing: the job was cancelled" in log, log
+    assert int(_job(job_id).get("Restarts", 0)) == 0
+    trials = load_run(run_dir).state.runhistory.trials
+    assert 6 <= len(trials) < 60 and not (run_dir / "lock.json").exists()
+
+
+def test_a_run_stops_before_the_time_limit_and_the_requeued_job_completes_it(slurm, tmp_path):
+    """--time=1 with job_end_margin 35: the run reads the end time from scontrol and stops by itself
+    25 s in, well before SLURM's limit; the chained job (the default) completes the budget."""
+    run_dir = tmp_path / "out" / "s" / "0"
+    scenario = _scenario(tmp_path, 300)  # 0.3 s trials on 3 workers: about 200 in the first run
+    started = time.time()
+    # SLURM sends --signal up to 60 s early: in 1-minute jobs the script's TERM@90 would come at
+    # once. This copy of the script leaves it out, so the run's own margin must do the work.
+    script = tmp_path / "slurm.sbatch"
+    script.write_text("".join(line for line in SBATCH.read_text().splitlines(keepends=True)
+                              if not line.startswith("#SBATCH --signal")))
+    job_id = _submit(tmp_path, "-n", "4", "--time=1", str(script), str(scenario),
+                     "--set", "job_end_margin=35",
+                     "--set", "facade=random")
+    first = _wait(job_id)
+    log = (tmp_path / f"job-{job_id}.out").read_text()
+    assert "stopped by job_end_time" in log and "continuing in job" in log, log
+    first_exit = _exit_times(log)[0]
+    next_id = log.split("continuing in job ")[1].split()[0]
+    final = _wait(next_id)
+    print(f"time limit 60 s, margin 35 s: job {job_id} ({first['JobState']}) stopped its run "
+          f"{first_exit - started:.1f} s after submission; job {next_id} {final['JobState']}")
+    assert final["JobState"] == "COMPLETED", (tmp_path / f"job-{job_id}.out").read_text()
+    _check_complete(run_dir, 300, [job_id, next_id])
 
 
 def test_wrong_pmi_is_refused_and_a_serial_run_in_a_batch_script_is_fine(slurm, tmp_path):
