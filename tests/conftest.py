@@ -37,3 +37,18 @@ def _no_mpi_env(monkeypatch):
     for k in list(os.environ):
         if k.startswith(("PMI_", "OMPI_", "PMIX_")):
             monkeypatch.delenv(k)
+
+
+FIGURES: list[str] = []
+
+
+def figure(line: str) -> None:
+    """A measured figure worth seeing in the CI log (printed at the end of the run)."""
+    FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.write_sep("-", "figures measured by the tests")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

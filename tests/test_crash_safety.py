@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import figure
 from .killing import MPIEXEC, campaign, summary
 
 pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
@@ -18,6 +19,9 @@ PLANS = ("append:rank0", "snapshot:all", "append:all", "snapshot:rank0", "random
 def test_sigkill_inside_writes_loses_nothing_and_the_run_completes(tmp_path):
     kills, result = campaign(tmp_path, kills=26, n_trials=600, seed=7, plans=PLANS)
     s = summary(kills)
+    figure(f"kill test, mpiexec -n 4: {s['kills']} SIGKILLs, {s['inside_append']} inside a journal append, "
+           f"{s['inside_snapshot']} inside a snapshot swap; folders that failed to open {s['failed_to_open']}, "
+           f"trials lost {s['trials_lost']}; final run {result['finished']} trials")
     assert s["kills"] == 26, "the run completed before the kills were spent: raise n_trials"
     assert s["inside_write"] >= 20 and s["inside_append"] >= 5 and s["inside_snapshot"] >= 5, s
     assert s["failed_to_open"] == 0 and s["trials_lost"] == 0 and s["processes_left"] == 0, s

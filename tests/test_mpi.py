@@ -17,7 +17,7 @@ import pytest
 from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run
 
-from .conftest import DATA, REPO, process_gone
+from .conftest import DATA, REPO, figure, process_gone
 
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
@@ -116,7 +116,7 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
     took = time.monotonic() - sent
     assert proc.returncode == 3, err
     assert took < 5.0, took
-    print(f"SIGTERM to every rank -> exit 3 in {took:.2f} s")
+    figure(f"mpiexec -n 4: SIGTERM twice to every rank -> every rank exited 3 in {took:.2f} s")
     first = _trials(tmp_path)
     assert 6 <= len(first) < 40
     assert any(r.status.name == "RUNNING" for r in first.values()), "trials in flight are recorded as RUNNING"

@@ -16,7 +16,7 @@ import pytest
 from mpismac.runhistory.folder import load_run
 from mpismac.runhistory.journal import read_journal
 
-from .conftest import DATA, REPO
+from .conftest import DATA, REPO, figure
 
 SBATCH = REPO / "launch" / "slurm.sbatch"
 LOCAL_SLURM = REPO / "launch" / "ci" / "local-slurm.sh"
@@ -35,7 +35,7 @@ def slurm():
         pytest.skip(f"SLURM could not be installed: {install.stderr[-500:]}")
     start = subprocess.run([str(LOCAL_SLURM), "start"], capture_output=True, text=True, timeout=120)
     assert start.returncode == 0, start.stdout + start.stderr
-    print(start.stdout.strip())
+    figure(start.stdout.strip())
     yield
     subprocess.run([str(LOCAL_SLURM), "stop"], capture_output=True, text=True, timeout=120)
 
@@ -85,7 +85,7 @@ def test_sbatch_runs_four_ranks_with_srun_pmi2(slurm, tmp_path):
     job_id = _submit(tmp_path, "-n", "4", str(SBATCH), str(_scenario(tmp_path, 24)))
     job = _wait(job_id)
     log = (tmp_path / f"job-{job_id}.out").read_text()
-    print(f"job {job_id}: {job['JobState']} exit {job['ExitCode']}")
+    figure(f"SLURM job {job_id} (sbatch -n 4, srun --mpi=pmi2): {job['JobState']}, exit code {job['ExitCode']}")
     assert job["JobState"] == "COMPLETED" and job["ExitCode"] == "0:0", log
     assert "the run is finished" in log
     state = load_run(tmp_path / "out" / "s" / "0").state
@@ -151,8 +151,9 @@ def test_a_signalled_job_checkpoints_and_its_continuation_completes_the_run(slur
     log = (tmp_path / f"job-{job_id}.out").read_text()
     took = _exit_times(log)[0] - sent
     status = log.split("mpismac exited with status ")[1].split()[0]
-    print(f"{launcher}, TERM to {'every process' if signal_all else 'the steps'}: mpismac exit {status} {took:.2f} s "
-          f"after the signal; {continuation} -> jobs {jobs}: {final['JobState']} {final['ExitCode']}")
+    target = "every process" if signal_all else "the steps"
+    figure(f"SLURM {launcher}, TERM to {target}: mpismac exit {status} {took:.2f} s after the signal; "
+           f"{continuation} -> jobs {jobs}: {final['JobState']} {final['ExitCode']}; 60 trials, each ended once")
     if not signal_all:
         assert status == "3", log
     assert took < 5, "the run must stop well inside KillWait"
@@ -196,8 +197,8 @@ def test_a_run_stops_before_the_time_limit_and_the_requeued_job_completes_it(slu
     first_exit = _exit_times(log)[0]
     next_id = log.split("continuing in job ")[1].split()[0]
     final = _wait(next_id)
-    print(f"time limit 60 s, margin 35 s: job {job_id} ({first['JobState']}) stopped its run "
-          f"{first_exit - started:.1f} s after submission; job {next_id} {final['JobState']}")
+    figure(f"SLURM time limit 60 s, margin 35 s: job {job_id} ({first['JobState']}) stopped its run "
+           f"{first_exit - started:.1f} s after submission; job {next_id} {final['JobState']}")
     assert final["JobState"] == "COMPLETED", (tmp_path / f"job-{job_id}.out").read_text()
     _check_complete(run_dir, 300, [job_id, next_id])
 
