@@ -33,7 +33,7 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 MARKER = "MPISMAC_KILL_CAMPAIGN"
-PAUSE = 0.03  # seconds each traced write is held open
+PAUSE = 0.04  # seconds each traced write is held open
 RANKS = 4
 # How a kill is placed: aimed at a write of rank 0 (killing rank 0 or every rank), or at a random moment.
 PLANS = ("append:rank0", "append:all", "snapshot:rank0", "snapshot:all", "random:rank0", "random:worker",
@@ -151,7 +151,7 @@ def one_kill(folder: Path, scenario_path: Path, plan: str, rng: random.Random, d
         if trace.pid is not None and first_write is None:
             first_write = time.monotonic()
         if aim != "random" and trace.open == aim and trace.begun[aim] >= wanted:
-            time.sleep(rng.uniform(0.0, 0.8 * PAUSE))
+            time.sleep(rng.uniform(0.0, 0.5 * PAUSE))
             break
         if aim == "random" and first_write is not None and time.monotonic() - first_write >= random_after:
             break
