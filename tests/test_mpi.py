@@ -107,7 +107,7 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
                           capture_output=True, text=True, timeout=60)  # a reader while the job writes
     assert live.returncode == 0, live.stderr
     live = json.loads(live.stdout)
-    assert live["running_job"] is not None and live["trials"] >= 6 and live["status"]["RUNNING"] >= 1
+    assert live["running_job"] is not None and live["trials"] >= 6 and live["status"]["RUNNING"] >= 1, live
     sent = time.monotonic()
     for pid in ranks:  # as SLURM does: TERM to every rank, twice
         os.kill(pid, signal.SIGTERM)
@@ -118,8 +118,9 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
     assert took < 5.0, took
     figure(f"mpiexec -n 4: SIGTERM twice to every rank -> every rank exited 3 in {took:.2f} s")
     first = _trials(tmp_path)
-    assert 6 <= len(first) < 40
-    assert any(r.status.name == "RUNNING" for r in first.values()), "trials in flight are recorded as RUNNING"
+    statuses = Counter(r.status.name for r in first.values())
+    assert 6 <= len(first) < 40, statuses
+    assert statuses["RUNNING"] >= 1, f"trials in flight are recorded as RUNNING: {statuses}, {out[-500:]}"
 
     proc = mpirun(3, "-m", "mpismac", str(path), "--quiet")  # another number of ranks
     assert proc.returncode == 0, proc.stderr

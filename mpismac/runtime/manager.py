@@ -74,7 +74,11 @@ class Manager:
         return self.stop_reason
 
     def _dispatch(self) -> None:
-        while self.idle and self.driver.can_ask() and not self.signals.requested:
+        """Hand a trial to every idle worker, unless the run is stopping (a worker that has been
+        sent STOP must never get another trial), and never past a limit."""
+        if self.idle and self.stop_reason is None:
+            self.stop_reason = self.driver.limit_reached()
+        while self.idle and self.stop_reason is None and not self.signals.requested and self.driver.can_ask():
             worker = self.idle.pop(0)
             info = self.driver.ask()
             self.driver.started(info, worker)
@@ -93,8 +97,7 @@ class Manager:
             value = value_from_dict(payload)
             self.busy_seconds += value.end_time - value.start_time
             self.idle.append(src)
-            if not self.signals.requested:
-                self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
+            self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
             self.driver.finished(info, value, f"{len(self.running)}/{len(self.workers)} busy")
         elif tag == Tag.SIGNAL:
             log.info("rank %d got %s: stopping the run", src, payload["signal"])
