@@ -55,11 +55,10 @@ class Manager:
                     self.driver.update_model()
                     new_results = 0
                 continue  # drain everything that arrived before dispatching
-            self._dispatch()
-            self.stop_reason = (self.error and "error") or self.signals.name or self.driver.limit_reached() or (
-                "n_trials" if not self.running and not self.driver.can_ask() else None)
+            self._check_stop()
             if self.stop_reason:
                 break
+            self._dispatch()
             self.driver.session.lock.heartbeat()
             # Refit early while every worker is busy (costs no one anything); otherwise once a round
             # of results has come in (above), so that with very short trials the model still learns.
@@ -73,12 +72,16 @@ class Manager:
             raise UserError(self.error)
         return self.stop_reason
 
+    def _check_stop(self) -> None:
+        """Decide whether the run ends now (the first reason found stands)."""
+        if self.stop_reason is None:
+            self.stop_reason = (self.error and "error") or self.signals.name or self.driver.limit_reached() or (
+                "n_trials" if not self.running and not self.driver.can_ask() else None)
+
     def _dispatch(self) -> None:
-        """Hand a trial to every idle worker, unless the run is stopping (a worker that has been
-        sent STOP must never get another trial), and never past a limit."""
-        if self.idle and self.stop_reason is None:
-            self.stop_reason = self.driver.limit_reached()
-        while self.idle and self.stop_reason is None and not self.signals.requested and self.driver.can_ask():
+        """Hand a trial to every idle worker, unless the run is stopping: a worker that has been
+        sent STOP must never get another trial. Callers run `_check_stop` first."""
+        while self.idle and self.stop_reason is None and self.driver.can_ask():
             worker = self.idle.pop(0)
             info = self.driver.ask()
             self.driver.started(info, worker)
@@ -97,6 +100,7 @@ class Manager:
             value = value_from_dict(payload)
             self.busy_seconds += value.end_time - value.start_time
             self.idle.append(src)
+            self._check_stop()  # never start a trial past a limit
             self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
             self.driver.finished(info, value, f"{len(self.running)}/{len(self.workers)} busy")
         elif tag == Tag.SIGNAL:
