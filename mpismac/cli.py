@@ -149,21 +149,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import format_text, summarize
+    from .runhistory.folder import load_run
 
-    summaries = [summarize(d) for d in args.run_dirs]
+    loaded = [load_run(d) for d in args.run_dirs]  # each folder read once, for the summary and the plot
+    summaries = [summarize(d, run) for d, run in zip(args.run_dirs, loaded, strict=True)]
     if args.json:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
     else:
         print("\n\n".join(format_text(s) for s in summaries))
     if args.plot:
         from .plot import plot_runs, short_labels
-        from .runhistory.folder import load_run
 
-        runs = []
-        for d, label in zip(args.run_dirs, short_labels(args.run_dirs), strict=True):
-            state = load_run(d).state
-            runs.append((label, state.runhistory, state.walltime_used))
-        plot_runs(runs, args.plot)
+        plot_runs([(label, run.state.runhistory, run.state.walltime_used)
+                   for label, run in zip(short_labels(args.run_dirs), loaded, strict=True)], args.plot)
         if not args.json:
             print(f"plot written to {args.plot}")
     return 0

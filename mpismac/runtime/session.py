@@ -71,7 +71,7 @@ class Session:
             raise UserError(f"{self.dir} holds a run of a different scenario (changed: {', '.join(changed)}); "
                             f"only {', '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "
                             "start over (the old folder is moved aside), or another name or seed.")
-        path.write_text(self.scenario.to_yaml())  # n_trials / walltime_limit may have grown
+        path.write_text(self.scenario.to_yaml())  # the keys of RESUMABLE_CHANGES may differ
         rh = loaded.state.runhistory
         log.info("resuming %s: %d trials finished, %d to run again", self.dir, len(rh.finished()),
                  len(rh.running()))
