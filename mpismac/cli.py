@@ -62,12 +62,12 @@ def _world():
     """COMM_WORLD when the launcher started several ranks, else None (a serial run, no MPI import).
     A SLURM step of several tasks in which MPI sees one rank each (srun with the wrong --mpi for
     this MPI library) would start that many separate runs: refused with a clear message."""
-    if _launched_ranks() <= 1 and _step_tasks() <= 1:
+    tasks = _step_tasks()
+    if _launched_ranks() <= 1 and tasks <= 1:
         return None
     from mpi4py import MPI
 
-    if MPI.COMM_WORLD.Get_size() == 1 and _step_tasks() > 1:
-        tasks = _step_tasks()
+    if MPI.COMM_WORLD.Get_size() == 1 and tasks > 1:
         if os.environ.get("SLURM_PROCID", "0") != "0":
             raise ReportedElsewhere("reported by task 0")
         raise UserError(f"this SLURM step has {tasks} tasks (SLURM_STEP_NUM_TASKS={tasks}) but MPI sees one rank in "
