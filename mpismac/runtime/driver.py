@@ -72,6 +72,10 @@ class Driver:
 
     # -- limits ------------------------------------------------------------------------------------
 
+    def budget_spent(self) -> bool:
+        """Every trial of `n_trials` has been started and none waits to run again."""
+        return self.optimizer.n_requeued == 0 and len(self.rh.trials) >= self.scenario.n_trials
+
     def can_ask(self) -> bool:
         """Whether another trial may be proposed now: the budget allows it (re-queued trials
         always run) and, in reproducible mode, every result it must see is in."""
