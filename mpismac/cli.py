@@ -81,6 +81,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .api import optimize
 
     comm = _world()  # under mpiexec/srun: master-worker over COMM_WORLD
+    if comm is not None and comm.Get_rank() != 0:  # rank 0 speaks; every rank has its logs/rank{R}.log
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
     try:
         scenario = _load_everywhere(args, comm)
         result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
@@ -149,9 +152,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import format_text, summarize
-    from .runhistory.folder import load_run
+    from .runhistory.merge import load_any
 
-    loaded = [load_run(d) for d in args.run_dirs]  # each folder read once, for the summary and the plot
+    loaded = [load_any(d) for d in args.run_dirs]  # each folder read once, for the summary and the plot
     summaries = [summarize(d, run) for d, run in zip(args.run_dirs, loaded, strict=True)]
     if args.json:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import yaml
 
-from .runhistory.folder import load_run
+from .runhistory.merge import load_any
 from .runhistory.replay import ReplayState
 from .space import configspace_to_json
 from .trial import Status
@@ -130,7 +130,7 @@ def write_smac3(state: ReplayState, scenario_yaml: str, out_dir: Path) -> int:
 
 def export(run_dir: Path, fmt: str, output: Path | None) -> str:
     """Export a run folder; a line saying what was written where."""
-    loaded = load_run(Path(run_dir))
+    loaded = load_any(Path(run_dir))
     if fmt == "csv":
         if output is None:
             write_csv(loaded.state, sys.stdout)

@@ -10,14 +10,15 @@ from typing import Any
 
 import yaml
 
-from .runhistory.folder import LOCK, LoadedRun, load_run
+from .runhistory.folder import LOCK, LoadedRun
+from .runhistory.merge import load_any
 
 
 def summarize(run_dir: Path, loaded: LoadedRun | None = None) -> dict[str, Any]:
     """Incumbent, cost, trials by status, time used, and whether a job is writing the folder
     (from `loaded` when the caller has read the folder already)."""
     run_dir = Path(run_dir)
-    loaded = loaded or load_run(run_dir)
+    loaded = loaded or load_any(run_dir)
     state = loaded.state
     rh = state.runhistory
     scenario = yaml.safe_load(loaded.scenario_yaml)

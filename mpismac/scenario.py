@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ BUILT_FACADES = ("hpo", "blackbox", "random")
 MODES = ("master_worker", "psmac")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
-                     "snapshot_interval")
+                     "snapshot_interval", "psmac")
 # Keys that people bring from other tools, with what to do instead.
 MISPLACED_KEYS = {
     "n_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
@@ -41,7 +42,9 @@ MISPLACED_KEYS = {
 class PsmacSettings:
     """Settings of `mode: psmac`."""
 
-    input_dirs: tuple[str, ...] = ()
+    input_dirs: tuple[str, ...] = ()  # other jobs' run folders (globs, relative to the scenario file)
+    exchange_interval: float = 1.0  # seconds between the starts of two exchange rounds
+    input_interval: float = 10.0  # seconds between two reads of input_dirs
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class Scenario:
                 value = None if value is None else (list(value.argv) if value.kind == "command"
                                                     else value.describe())
             elif key == "psmac":
-                value = {"input_dirs": list(value.input_dirs)}
+                value = {**dataclasses.asdict(value), "input_dirs": list(value.input_dirs)}
             elif key == "instance_features" and value is not None:
                 value = {k: list(v) for k, v in value.items()}
             elif isinstance(value, tuple):
@@ -303,22 +306,30 @@ def _features(value: Any, instances: tuple[str, ...] | None) -> dict[str, tuple[
     return out
 
 
-def _psmac(value: Any) -> PsmacSettings:
+def _psmac(value: Any, base_dir: Path) -> PsmacSettings:
     if isinstance(value, PsmacSettings):
         return value
     if value is None:
         return PsmacSettings()
     if not isinstance(value, Mapping):
         raise _Bad(f"expected a mapping, got {value!r}")
-    unknown = [k for k in value if k != "input_dirs"]
+    known = [f.name for f in dataclasses.fields(PsmacSettings)]
+    unknown = [k for k in value if k not in known]
     if unknown:
-        raise _Bad(f"unknown key(s) {unknown} (known: input_dirs)")
+        raise _Bad(f"unknown key(s) {unknown} (known: {', '.join(known)})")
     dirs = value.get("input_dirs") or []
     if isinstance(dirs, str):
         dirs = [dirs]
     if not all(isinstance(d, str) for d in dirs):
         raise _Bad("input_dirs must be a list of folder globs")
-    return PsmacSettings(tuple(dirs))
+    dirs = [os.path.normpath(os.path.join(base_dir, os.path.expanduser(d))) for d in dirs]
+    seconds = {}
+    for key in ("exchange_interval", "input_interval"):
+        v = value.get(key, getattr(PsmacSettings, key))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise _Bad(f"{key} must be a number of seconds > 0, got {v!r}")
+        seconds[key] = float(v)
+    return PsmacSettings(tuple(dirs), **seconds)
 
 
 def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -366,7 +377,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("job_end_margin", _number, minimum=0, allow_inf=False)
     check("snapshot_interval", _number, minimum=0)
     check("gpus_per_worker", _number, integer=True, minimum=0)
-    check("psmac", _psmac)
+    check("psmac", _psmac, base_dir)
 
     lo, hi = clean.get("min_budget"), clean.get("max_budget")
     if (lo is None) != (hi is None) and "min_budget" in clean and "max_budget" in clean:
@@ -377,7 +388,6 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     if clean.get("facade") in FACADES and clean["facade"] not in BUILT_FACADES:
         problems.append(("facade", f"'{clean['facade']}' is not built yet in this version of mpismac; "
                                    f"available: {', '.join(BUILT_FACADES)}"))
-    if clean.get("mode") == "psmac":
-        problems.append(("mode", "'psmac' is not built yet in this version of mpismac; "
-                                 "available: master_worker"))
+    if clean.get("mode") == "psmac" and clean.get("reproducible"):
+        problems.append(("reproducible", "is for mode master_worker: pSMAC ranks share runs as they finish"))
     return clean, problems

@@ -28,7 +28,8 @@ BROKEN = [
     ("n_workers: 8", "n_workers", "mpiexec -n"),
     ("facade: multi_fidelity", "facade", "not built yet"),
     ("facade: bayes", "facade", "expected one of"),
-    ("mode: psmac", "mode", "not built yet"),
+    ("mode: psmac\nreproducible: true", "reproducible", "is for mode master_worker"),
+    ("psmac: {exchange_interval: 0}", "psmac", "exchange_interval must be a number of seconds > 0"),
     ("seed: 1.5", "seed", "integer"),
     ("deterministic: maybe", "deterministic", "true or false"),
     ("trial_walltime_limit: -1", "trial_walltime_limit", "positive"),
@@ -112,7 +113,8 @@ def test_good_scenario_and_defaults(tmp_path):
 def test_set_overrides(tmp_path):
     s = Scenario.from_yaml(_write(tmp_path, ""), ["n_trials=7", "walltime_limit=.inf", "psmac.input_dirs=[a, b]",
                                                    "objectives=[loss, time]", "crash_cost=[1, 2]"])
-    assert s.n_trials == 7 and math.isinf(s.walltime_limit) and s.psmac.input_dirs == ("a", "b")
+    assert s.n_trials == 7 and math.isinf(s.walltime_limit)
+    assert s.psmac.input_dirs == (str(tmp_path / "a"), str(tmp_path / "b"))  # relative to the scenario file
     assert s.objectives == ("loss", "time") and s.crash_cost == (1.0, 2.0)
     with pytest.raises(ScenarioError) as err:
         Scenario.from_yaml(_write(tmp_path, ""), ["n_trials=many"])

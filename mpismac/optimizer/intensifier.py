@@ -24,22 +24,26 @@ from .streams import derived_int, generator
 N_SEEDS_NOISY = 3  # pairs per instance when the target is not deterministic (SMAC3's HPO default)
 
 
-def make_pairs(scenario: Scenario) -> list[tuple[str | None, int]]:
+def make_pairs(scenario: Scenario, seed: int | None = None) -> list[tuple[str | None, int]]:
+    """The (instance, seed) pairs in racing order, from `seed` (default: the scenario's)."""
+    seed = scenario.seed if seed is None else seed
     instances: list[str | None] = list(scenario.instances) if scenario.instances else [None]
     n_seeds = 1 if scenario.deterministic else N_SEEDS_NOISY
     pairs = []
     for s in range(n_seeds):
-        order = generator(scenario.seed, "instance-order", s).permutation(len(instances))
-        seed = derived_int(scenario.seed, "trial-seed", s)
-        pairs.extend((instances[i], seed) for i in order)
+        order = generator(seed, "instance-order", s).permutation(len(instances))
+        trial_seed = derived_int(seed, "trial-seed", s)
+        pairs.extend((instances[i], trial_seed) for i in order)
     return pairs
 
 
 class Intensifier:
     """Which configuration runs on which pair next, and which configuration is the incumbent."""
 
-    def __init__(self, scenario: Scenario, rh: RunHistory, state: dict[str, Any] | None = None):
-        self.pairs = make_pairs(scenario)
+    def __init__(self, scenario: Scenario, rh: RunHistory, state: dict[str, Any] | None = None,
+                 pairs_seed: int | None = None):
+        """`pairs_seed`: pSMAC ranks race on the job's pairs, so that they can share results."""
+        self.pairs = make_pairs(scenario, pairs_seed)
         self._pair_index = {p: i for i, p in enumerate(self.pairs)}
         self.max_calls = len(self.pairs)
         self.n_objectives = len(scenario.objectives)
@@ -91,6 +95,13 @@ class Intensifier:
         if self.incumbent is None and not self.races or not self.knows(config_id):
             self.races[config_id] = 1
         return config_id, 0
+
+    def add_shared(self, config_id: int, pair: int) -> None:
+        """A run made elsewhere on one of our pairs: a configuration new to the race becomes a
+        challenger (it may win the race), a known one just gets the result."""
+        if not self.knows(config_id) and config_id != self.incumbent:
+            self.races[config_id] = 1
+        self.mark_started(config_id, pair)
 
     def mark_started(self, config_id: int, pair: int) -> None:
         self.started.add((config_id, pair))

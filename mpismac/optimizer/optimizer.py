@@ -82,9 +82,10 @@ class Optimizer:
     """SMAC-style optimizer over a scenario. Pass a runhistory and state to carry on a run."""
 
     def __init__(self, scenario: Scenario, runhistory: RunHistory | None = None,
-                 state: dict[str, Any] | None = None, auto_update: bool = True):
+                 state: dict[str, Any] | None = None, auto_update: bool = True, pairs_seed: int | None = None):
         """`auto_update`: refit the model inside `ask` when results came in since the last fit.
-        A runtime that schedules `update_model` itself (off its dispatch path) turns it off."""
+        A runtime that schedules `update_model` itself (off its dispatch path) turns it off.
+        `pairs_seed`: the seed of the racing pairs, when not the scenario's (pSMAC)."""
         self.scenario = scenario
         self.auto_update = auto_update
         self._n_told = 0
@@ -95,7 +96,7 @@ class Optimizer:
         known = max(self.runhistory.trials, default=-1) + 1
         self._n_proposals = int(state.get("n_proposals", 0))
         self._next_trial_id = max(int(state.get("next_trial_id", 0)), known)
-        self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"))
+        self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"), pairs_seed)
         self._pending: dict[int, TrialInfo] = {}
         # Trials that were running when the last job stopped run again first, under their own ids.
         self._requeue = deque(r.trial_id for r in self.runhistory.running())
@@ -145,13 +146,33 @@ class Optimizer:
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id)
 
-    def update_model(self) -> None:
+    def tell_shared(self, values: dict[str, Any], origin: str, instance: str | None, seed: int,
+                    budget: float | None, value: TrialValue, source: str, origin_trial: int,
+                    origin_rank: int) -> TrialInfo:
+        """Take a finished run made elsewhere (pSMAC: `source` is another rank or job, where it
+        was trial `origin_trial`). It gets a trial id of this run, feeds the model, and the race
+        when it ran on one of this run's pairs."""
+        config_id, _ = self.runhistory.add_config(values, origin)
+        info = TrialInfo(self._next_trial_id, config_id, self.runhistory.configs[config_id], instance, seed,
+                         budget, self.runhistory.origins[config_id])
+        self._next_trial_id += 1
+        self.runhistory.add_shared(info, value, source, origin_trial, origin_rank)
+        self._n_told += 1
+        pair = self._intensifier.pair_of(instance, seed)
+        if pair is not None:
+            self._intensifier.add_shared(config_id, pair)
+            self._intensifier.tell(config_id, pair, value.cost if value.cost else self.scenario.crash_cost,
+                                   info.trial_id)
+        return info
+
+    def update_model(self) -> bool:
         """Refit the surrogate on everything told so far (may take a while); nothing to do when
-        no result was told since the last fit."""
+        no result was told since the last fit. True if it refit."""
         if self._n_modeled == self._n_told:
-            return
+            return False
         self._proposer.update_model(self.runhistory)
         self._n_modeled = self._n_told
+        return True
 
     # -- views ---------------------------------------------------------------------------------------
 

@@ -6,6 +6,9 @@
         runhistory.h5      snapshot (see snapshot.py)
         lock.json          which job writes here (host, pid, heartbeat)
         logs/              rank{R}.log, worker{R}.out (the target's output)
+
+In pSMAC mode every rank R writes a part of its own, `journal.rank{R}.jsonl` and
+`runhistory.rank{R}.h5`, beside the one `scenario.yaml` and lock of the job.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .replay import (
     incumbent_record,
     job_record,
     replay,
+    shared_record,
     start_record,
     state_record,
 )
@@ -46,6 +50,20 @@ LOCK_STALE_S = 120.0
 HEARTBEAT_S = 15.0
 
 
+def journal_name(part: str = "") -> str:
+    return f"journal.{part}.jsonl" if part else JOURNAL
+
+
+def snapshot_name(part: str = "") -> str:
+    return f"runhistory.{part}.h5" if part else SNAPSHOT
+
+
+def parts(run_dir: Path) -> list[str]:
+    """The pSMAC parts of a run folder ("rank0", "rank1", ...), in rank order; [] otherwise."""
+    names = {p.name.split(".")[1] for p in Path(run_dir).glob("journal.rank*.jsonl")}
+    return sorted((n for n in names if n[4:].isdigit()), key=lambda n: int(n[4:]))
+
+
 class RunFolderError(UserError):
     """A run folder that cannot be read or written."""
 
@@ -57,20 +75,21 @@ class LoadedRun:
     scenario_yaml: str
 
 
-def load_run(run_dir: Path) -> LoadedRun:
-    """Read a run: the snapshot if it is usable, then the journal from where the snapshot ends."""
+def load_run(run_dir: Path, part: str = "") -> LoadedRun:
+    """Read a run (or one pSMAC part of it): the snapshot if it is usable, then the journal from
+    where the snapshot ends."""
     run_dir = Path(run_dir)
     scenario_path = run_dir / SCENARIO
     if not scenario_path.is_file():
         raise RunFolderError(f"{run_dir}: not an mpismac run folder (no {SCENARIO})")
     scenario_yaml = scenario_path.read_text()
     snapshot = None
-    if (run_dir / SNAPSHOT).exists():
+    if (run_dir / snapshot_name(part)).exists():
         try:
-            snapshot = read_snapshot(run_dir / SNAPSHOT)
+            snapshot = read_snapshot(run_dir / snapshot_name(part))
         except SnapshotError as exc:
             log.warning("%s; replaying the whole journal instead", exc)
-    journal = run_dir / JOURNAL
+    journal = run_dir / journal_name(part)
     size = journal.stat().st_size if journal.exists() else 0
     if snapshot is not None and snapshot.journal_offset <= size:
         state, start = snapshot.state, snapshot.journal_offset
@@ -96,12 +115,13 @@ class Recorder:
     a fresh snapshot every `snapshot_interval` seconds and at close."""
 
     def __init__(self, run_dir: Path, scenario_yaml: str, state: ReplayState, journal_end: int | None,
-                 snapshot_interval: float = 30.0):
+                 snapshot_interval: float = 30.0, part: str = ""):
         self.run_dir = Path(run_dir)
+        self.snapshot_path = self.run_dir / snapshot_name(part)
         self.state = state
         self.scenario_yaml = scenario_yaml
         self.snapshot_interval = snapshot_interval
-        self.journal = JournalWriter(self.run_dir / JOURNAL, journal_end)
+        self.journal = JournalWriter(self.run_dir / journal_name(part), journal_end)
         self._last_snapshot = time.monotonic()
         self._dirty = False
         self._configs_written = len(state.runhistory.configs)
@@ -126,14 +146,27 @@ class Recorder:
             trace.end("sync", self._ended)  # these trials are durable now
         self._ended = []
 
-    def start(self, info, when: float, worker: int, rank: int, optimizer_state: dict[str, Any]) -> None:
-        """A trial handed to a worker; configurations new since the last call are written first."""
+    def _configs(self, upto: int) -> None:
+        """Write the configurations new since the last call, up to id `upto`."""
         rh = self.state.runhistory
-        while self._configs_written <= info.config_id:
+        while self._configs_written <= upto:
             cid = self._configs_written
             self.append(config_record(cid, rh.configs[cid], rh.origins[cid]))
             self._configs_written += 1
+
+    def start(self, info, when: float, worker: int, rank: int, optimizer_state: dict[str, Any]) -> None:
+        """A trial handed to a worker."""
+        self._configs(info.config_id)
         self.append(start_record(info, when, worker, rank, optimizer_state))
+
+    def shared(self, info, value, source: str, origin_trial: int, origin_rank: int) -> None:
+        """A run made elsewhere (pSMAC), already in the runhistory."""
+        self._configs(info.config_id)
+        self.append(shared_record(info, value, source, origin_trial, origin_rank))
+
+    def note(self, record: dict[str, Any]) -> None:
+        """A record for readers only (model updates, exchange time)."""
+        self.append(record)
 
     def end(self, trial_id: int, value) -> None:
         self.append(end_record(trial_id, value))
@@ -154,9 +187,9 @@ class Recorder:
             self.snapshot()
 
     def snapshot(self) -> None:
-        if not self._dirty and (self.run_dir / SNAPSHOT).exists():
+        if not self._dirty and self.snapshot_path.exists():
             return
-        write_snapshot(self.run_dir / SNAPSHOT, self.state, self.scenario_yaml, self.journal.offset)
+        write_snapshot(self.snapshot_path, self.state, self.scenario_yaml, self.journal.offset)
         self._last_snapshot = time.monotonic()
         self._dirty = False
 

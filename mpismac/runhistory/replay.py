@@ -6,6 +6,7 @@ nothing is skipped silently.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,25 @@ def incumbent_record(entry: TrajectoryEntry) -> dict[str, Any]:
             "cost": list(entry.cost), "walltime": entry.walltime, "trials": entry.trials}
 
 
+def shared_record(info: TrialInfo, value: TrialValue, source: str, origin_trial: int,
+                  origin_rank: int) -> dict[str, Any]:
+    """pSMAC: a finished run made elsewhere, under this run's trial id."""
+    return {"op": "shared", "trial": info.trial_id, "config": info.config_id, "instance": info.instance,
+            "seed": info.seed, "budget": info.budget, "status": int(value.status), "cost": list(value.cost),
+            "start": value.start_time, "end": value.end_time, "info": value.additional_info,
+            "source": source, "origin_trial": origin_trial, "origin_rank": origin_rank, "time": time.time()}
+
+
+def model_record(n_own: int, n_shared: int) -> dict[str, Any]:
+    """pSMAC: the model was refit on this many own and shared finished runs."""
+    return {"op": "model", "time": time.time(), "own": n_own, "shared": n_shared}
+
+
+def exchange_record(rounds: int, seconds: float, walltime: float) -> dict[str, Any]:
+    """pSMAC: this rank's exchanges in this job: rounds, seconds spent in them, wall time."""
+    return {"op": "exchange", "rounds": rounds, "seconds": seconds, "walltime": walltime}
+
+
 def state_record(state: dict[str, Any], walltime_used: float, cputime_used: float) -> dict[str, Any]:
     return {"op": "state", "state": state, "walltime_used": walltime_used, "cputime_used": cputime_used}
 
@@ -93,6 +113,17 @@ def _end(s: ReplayState, r: dict[str, Any]) -> None:
                                                   r["end"], r["info"]))
 
 
+def _shared(s: ReplayState, r: dict[str, Any]) -> None:
+    rh = s.runhistory
+    info = TrialInfo(r["trial"], r["config"], rh.configs[r["config"]], r["instance"], r["seed"], r["budget"])
+    value = TrialValue(tuple(r["cost"]), Status(r["status"]), r["start"], r["end"], r["info"])
+    rh.add_shared(info, value, r["source"], r["origin_trial"], r["origin_rank"])
+
+
+def _note(s: ReplayState, r: dict[str, Any]) -> None:
+    """Records for readers (model updates, exchange time); nothing to restore."""
+
+
 def _incumbent(s: ReplayState, r: dict[str, Any]) -> None:
     s.runhistory.add_trajectory(TrajectoryEntry(r["trial"], r["config"], tuple(r["cost"]), r["walltime"],
                                                       r.get("trials", r["trial"] + 1)))
@@ -106,7 +137,7 @@ def _state(s: ReplayState, r: dict[str, Any]) -> None:
 
 REPLAY: dict[str, Callable[[ReplayState, dict[str, Any]], None]] = {
     "format": _format, "job": _job, "config": _config, "start": _start, "end": _end,
-    "incumbent": _incumbent, "state": _state,
+    "incumbent": _incumbent, "state": _state, "shared": _shared, "model": _note, "exchange": _note,
 }
 
 

@@ -29,6 +29,12 @@ class TrialRecord:
     worker: int = 0
     origin_rank: int = 0
     additional_info: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # pSMAC: where a shared run came from ("rank3", or a run folder); "" for own trials
+    origin_trial: int = -1  # a shared run's trial id where it ran
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.source)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class RunHistory:
         self.trajectory: list[TrajectoryEntry] = []
         self._ids: dict[str, int] = {}
         self._vectors: list[np.ndarray] = []
+        self.n_shared = 0
+        self.shared_keys: set[tuple[str, int]] = set()  # (source, origin_trial) of every shared run
 
     # -- mutation (each mirrors one journal record) ------------------------------------------------
 
@@ -76,6 +84,22 @@ class RunHistory:
                                                  info.budget, start_time=start_time, worker=worker,
                                                  origin_rank=origin_rank)
 
+    def add_shared(self, info: TrialInfo, value: TrialValue, source: str, origin_trial: int,
+                   origin_rank: int) -> None:
+        """A run made elsewhere (another rank, another job), finished, kept for the model."""
+        self.restore(TrialRecord(info.trial_id, info.config_id, info.instance, info.seed, info.budget,
+                                 value.status, tuple(value.cost), value.start_time, value.end_time,
+                                 worker=origin_rank, origin_rank=origin_rank,
+                                 additional_info=dict(value.additional_info), source=source,
+                                 origin_trial=origin_trial))
+
+    def restore(self, record: TrialRecord) -> None:
+        """Put back a trial read from a snapshot."""
+        if record.shared and record.trial_id not in self.trials:
+            self.n_shared += 1
+            self.shared_keys.add((record.source, record.origin_trial))
+        self.trials[record.trial_id] = record
+
     def end_trial(self, trial_id: int, value: TrialValue) -> None:
         record = self.trials[trial_id]
         self.trials[trial_id] = replace(record, status=value.status, cost=tuple(value.cost),
@@ -91,6 +115,11 @@ class RunHistory:
         r = self.trials[trial_id]
         return TrialInfo(r.trial_id, r.config_id, self.configs[r.config_id], r.instance, r.seed, r.budget,
                          self.origins[r.config_id])
+
+    @property
+    def n_own(self) -> int:
+        """Trials this run started itself (pSMAC: not the runs shared with it)."""
+        return len(self.trials) - self.n_shared
 
     def running(self) -> list[TrialRecord]:
         return [r for r in self.trials.values() if r.status == Status.RUNNING]

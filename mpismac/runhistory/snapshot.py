@@ -86,6 +86,8 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
         t["end_time"] = np.array([r.end_time for r in trials], dtype=np.float64)
         t["worker"] = np.array([r.worker for r in trials], dtype=np.int32)
         t["origin_rank"] = np.array([r.origin_rank for r in trials], dtype=np.int32)
+        t.create_dataset("source", data=_strings([r.source for r in trials]), dtype=_STR)
+        t["origin_trial"] = np.array([r.origin_trial for r in trials], dtype=np.int64)
         t.create_dataset("additional_info", data=_strings([json.dumps(r.additional_info, default=repr)
                                                            for r in trials]), dtype=_STR)
         j = f.create_group("trajectory")
@@ -143,15 +145,18 @@ def read_snapshot(path: Path) -> Snapshot:
                                          "start_time", "end_time", "worker", "origin_rank")}
             instances = t["instance"].asstr()[()]
             infos = t["additional_info"].asstr()[()]
+            n = len(cols["trial_id"])  # pSMAC's columns; absent in snapshots of older versions
+            sources = t["source"].asstr()[()] if "source" in t else [""] * n
+            origin_trials = t["origin_trial"][()] if "origin_trial" in t else [-1] * n
             for i in range(len(cols["trial_id"])):
                 status = Status(int(cols["status"][i]))
                 budget = float(cols["budget"][i])
-                rh.trials[int(cols["trial_id"][i])] = TrialRecord(
+                rh.restore(TrialRecord(
                     int(cols["trial_id"][i]), int(cols["config_id"][i]), instances[i] or None,
                     int(cols["seed"][i]), None if np.isnan(budget) else budget, status,
                     () if status == Status.RUNNING else tuple(float(c) for c in cols["cost"][i]),
                     float(cols["start_time"][i]), float(cols["end_time"][i]), int(cols["worker"][i]),
-                    int(cols["origin_rank"][i]), json.loads(infos[i]))
+                    int(cols["origin_rank"][i]), json.loads(infos[i]), sources[i], int(origin_trials[i])))
             j = f["trajectory"]
             n_trials = j["trials"][()] if "trials" in j else j["trial_id"][()] + 1
             for tid, cid, cost, wall, n in zip(j["trial_id"][()], j["config_id"][()], j["cost"][()],

@@ -43,20 +43,25 @@ class Driver:
     """Proposes trials, records what happens to them, and says when the run must stop."""
 
     def __init__(self, scenario: Scenario, session: Session, ranks: int, show_progress: bool = True,
-                 model_in_ask: bool = True):
-        """`model_in_ask=False`: the runtime calls `update_model` itself, off its dispatch path."""
+                 model_in_ask: bool = True, rank: int = 0, pairs_seed: int | None = None,
+                 progress_total: int | None = None):
+        """`model_in_ask=False`: the runtime calls `update_model` itself, off its dispatch path.
+        pSMAC: `rank` is recorded with each trial, `pairs_seed` is the job's seed (the ranks race
+        on the same pairs), progress counts toward the job's `progress_total`."""
         self.scenario = scenario
         self.session = session
+        self.rank = rank
         self.rh = session.state.runhistory
         # Reproducible runs refit inside `ask`, from exactly the results told so far.
         self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state,
-                                   auto_update=model_in_ask or scenario.reproducible)
+                                   auto_update=model_in_ask or scenario.reproducible, pairs_seed=pairs_seed)
         self.recorder = session.recorder
         self.recorder.job(ranks=ranks)
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
-        self.progress = Progress(scenario.n_trials, enabled=show_progress)
+        self.progress = Progress(progress_total or scenario.n_trials, enabled=show_progress)
         self._since_checkpoint = 0
-        self.n_finished = len(self.rh.finished())
+        self.n_finished = len(self.rh.finished()) - self.rh.n_shared  # own trials
+        self.n_shared_from_job = sum(r.source.startswith("rank") for r in self.rh.trials.values())
         # Reproducible mode: results wait here and are told in trial order, so that proposal k is
         # made from exactly the results of trials < k - lag, whatever the timing or rank count.
         self.lag: int | None = scenario.reproducible_lag if scenario.reproducible else None
@@ -74,14 +79,14 @@ class Driver:
 
     def budget_spent(self) -> bool:
         """Every trial of `n_trials` has been started and none waits to run again."""
-        return self.optimizer.n_requeued == 0 and len(self.rh.trials) >= self.scenario.n_trials
+        return self.optimizer.n_requeued == 0 and self.rh.n_own >= self.scenario.n_trials
 
     def can_ask(self) -> bool:
         """Whether another trial may be proposed now: the budget allows it (re-queued trials
         always run) and, in reproducible mode, every result it must see is in."""
         if self.optimizer.n_requeued > 0:  # trials cut short before: no new proposal, always run
             return True
-        if len(self.rh.trials) >= self.scenario.n_trials:
+        if self.rh.n_own >= self.scenario.n_trials:
             return False
         if self.lag is None:
             return True
@@ -117,8 +122,8 @@ class Driver:
 
     def started(self, info: TrialInfo, worker: int) -> None:
         now = time.time()
-        self.rh.start_trial(info, now, worker=worker)
-        self.recorder.start(info, now, worker, 0, self.optimizer.counters())
+        self.rh.start_trial(info, now, worker=worker, origin_rank=self.rank)
+        self.recorder.start(info, now, worker, self.rank, self.optimizer.counters())
 
     def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
         """Write the result, tell the optimizer (in reproducible mode: when its turn comes),
@@ -133,20 +138,40 @@ class Driver:
         self._since_checkpoint += 1
         if self._since_checkpoint >= self.scenario.checkpoint_interval:
             self.checkpoint()
+        self._show(extra)
+
+    def shared(self, run: dict, source: str) -> None:
+        """pSMAC: a finished run from another rank (`source` "rank{R}") or job (a run folder),
+        as `shared_run` writes it: recorded, told to the optimizer, counted in the progress."""
+        value = TrialValue(tuple(run["cost"]), Status(run["status"]), run["start"], run["end"], run["info"])
+        previous = self.optimizer.incumbent
+        info = self.optimizer.tell_shared(run["values"], run["origin"], run["instance"], run["seed"],
+                                          run["budget"], value, source, run["trial"], run["rank"])
+        self.recorder.shared(info, value, source, run["trial"], run["rank"])
+        self._trajectory(previous)
+        if source.startswith("rank"):
+            self.n_shared_from_job += 1
+        self._since_checkpoint += 1
+
+    def _show(self, extra: str = "") -> None:
         inc = self.optimizer.incumbent
-        self.progress.update(self.n_finished, inc.cost[0] if inc else None, extra)
+        self.progress.update(self.n_finished + self.n_shared_from_job, inc.cost[0] if inc else None, extra)
 
     def _tell(self, info: TrialInfo, value: TrialValue) -> None:
         previous = self.optimizer.incumbent
         self.optimizer.tell(info, value)
+        self._trajectory(previous)
+
+    def _trajectory(self, previous) -> None:
+        """Write down an incumbent change."""
         inc = self.optimizer.incumbent
         if inc is not None and inc != previous:
             entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime, self.n_finished)
             self.rh.add_trajectory(entry)
             self.recorder.incumbent(entry)
 
-    def update_model(self) -> None:
-        self.optimizer.update_model()
+    def update_model(self) -> bool:
+        return self.optimizer.update_model()
 
     def checkpoint(self, final: bool = False) -> None:
         self.recorder.checkpoint(self.optimizer.state(), self.clock.walltime, self.clock.cputime,
@@ -158,7 +183,8 @@ class Driver:
             self._tell(*self._waiting.pop(trial_id))
         self.checkpoint(final=True)
         inc = self.optimizer.incumbent
-        self.progress.finish(self.n_finished, inc.cost[0] if inc else None, f"stopped by {stopped_by}")
+        self.progress.finish(self.n_finished + self.n_shared_from_job, inc.cost[0] if inc else None,
+                             f"stopped by {stopped_by}")
         log.info("run %s stopped by %s after %d trials; incumbent %s cost %s", self.session.dir, stopped_by,
                  self.n_finished, inc.config if inc else None, inc.cost if inc else None)
         return RunResult(inc.config if inc else None, inc.cost if inc else None, self.session.dir,

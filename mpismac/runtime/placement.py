@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 
-def local_index(hosts: list[str], rank: int) -> int:
-    """Index of `rank` among the worker ranks (1..N-1) that run on the same host."""
-    return sum(1 for r in range(1, rank) if hosts[r] == hosts[rank])
+def local_index(hosts: list[str], rank: int, first: int = 1) -> int:
+    """Index of `rank` among the ranks that run trials (`first`..N-1: 1 in master-worker, 0 in
+    pSMAC) on the same host."""
+    return sum(1 for r in range(first, rank) if hosts[r] == hosts[rank])
 
 
 def trial_variables(rank: int, local: int, gpus_per_worker: int) -> dict[str, str]:

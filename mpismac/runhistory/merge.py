@@ -1,0 +1,51 @@
+"""One view of a pSMAC run folder: every rank's own trials in one runhistory, for readers
+(report, export, plot). Shared copies are left out: each run appears once, from its rank."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from .folder import SCENARIO, LoadedRun, load_run, parts
+from .replay import ReplayState
+from .runhistory import RunHistory, TrajectoryEntry
+
+
+def load_any(run_dir: Path) -> LoadedRun:
+    """A run folder as one run: as it is, or its pSMAC parts merged."""
+    run_dir = Path(run_dir)
+    names = parts(run_dir)
+    return merge_parts(run_dir, names) if names else load_run(run_dir)
+
+
+def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
+    """Trials renumbered by start time (`worker` and `origin_rank` say which rank ran them); the
+    trajectory is the job's: each rank's incumbent changes that beat every earlier one."""
+    loaded = {int(n[4:]): load_run(run_dir, n) for n in names}
+    first = next(iter(loaded.values())).state.runhistory
+    rh = RunHistory(first.configspace, first.objectives)
+    own = sorted(((rank, r) for rank, run in loaded.items() for r in run.state.runhistory.trials.values()
+                  if not r.shared), key=lambda item: (item[1].start_time, item[0], item[1].trial_id))
+    ids: dict[tuple[str, int], int] = {}  # (rank{R}, trial id there) -> merged id
+    for new_id, (rank, r) in enumerate(own):
+        values = loaded[rank].state.runhistory.configs[r.config_id]
+        config_id, _ = rh.add_config(values, loaded[rank].state.runhistory.origins[r.config_id])
+        rh.restore(replace(r, trial_id=new_id, config_id=config_id, worker=rank, origin_rank=rank))
+        ids[(f"rank{rank}", r.trial_id)] = new_id
+    changes = []
+    for rank, run in loaded.items():
+        part_rh = run.state.runhistory
+        for e in part_rh.trajectory:
+            t = part_rh.trials.get(e.trial_id)
+            key = (t.source, t.origin_trial) if t is not None and t.shared else (f"rank{rank}", e.trial_id)
+            if key in ids:
+                changes.append((e.walltime, e.cost, ids[key], e.trials))
+    best = None
+    for walltime, cost, trial_id, _ in sorted(changes):
+        if best is None or sum(cost) < sum(best):
+            best = cost
+            done = sum(1 for r in rh.trials.values() if r.end_time and r.end_time <= rh.trials[trial_id].end_time)
+            rh.add_trajectory(TrajectoryEntry(trial_id, rh.trials[trial_id].config_id, tuple(cost), walltime, done))
+    state = ReplayState(rh, None, max(r.state.walltime_used for r in loaded.values()),
+                        sum(r.state.cputime_used for r in loaded.values()), loaded[min(loaded)].state.jobs)
+    return LoadedRun(state, 0, (run_dir / SCENARIO).read_text())

@@ -1,0 +1,92 @@
+"""Runs shared in pSMAC: the plain dict a finished run travels as (between ranks, as JSON), and
+the reader of other jobs' run folders (`psmac.input_dirs`)."""
+
+from __future__ import annotations
+
+import glob
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ConfigSpace import ConfigurationSpace
+
+from ..space import configspace_to_json
+from .folder import SCENARIO, RunFolderError, load_run, parts
+from .runhistory import RunHistory, TrialRecord
+
+log = logging.getLogger("mpismac")
+
+
+def run_dict(rh: RunHistory, r: TrialRecord) -> dict[str, Any]:
+    """A finished trial as another optimizer takes it (`Driver.shared`): values, not ids."""
+    return {"values": rh.configs[r.config_id], "origin": rh.origins[r.config_id], "instance": r.instance,
+            "seed": r.seed, "budget": r.budget, "status": int(r.status), "cost": list(r.cost),
+            "start": r.start_time, "end": r.end_time, "info": r.additional_info, "trial": r.trial_id,
+            "rank": r.origin_rank}
+
+
+def own_finished(rh: RunHistory) -> list[TrialRecord]:
+    """The trials a run (or part) made itself and finished: what it shares."""
+    return [r for r in rh.trials.values() if not r.shared and r.cost]
+
+
+class ForeignRuns:
+    """Reads other jobs' run folders (whole runs or pSMAC parts) matched by globs, and hands out
+    the finished runs not handed out before. A folder that cannot be read, or holds another
+    configuration space or other objectives, is skipped with one warning."""
+
+    def __init__(self, patterns: tuple[str, ...], own_dir: Path, configspace_json: str,
+                 objectives: tuple[str, ...]):
+        self.patterns = patterns
+        self.own_dir = Path(own_dir).resolve()
+        self.configspace_json = configspace_json
+        self.objectives = tuple(objectives)
+        self._warned: set[tuple[str, str]] = set()
+
+    def poll(self, seen: set[tuple[str, int]]) -> list[tuple[str, dict[str, Any]]]:
+        """(source, run) for every finished run whose (source, trial) is not in `seen`."""
+        new: list[tuple[str, dict[str, Any]]] = []
+        for run_dir in self._folders():
+            loaded = self._read(run_dir)
+            found = [(src, run_dict(rh, r)) for src, rh in loaded for r in own_finished(rh)
+                     if (src, r.trial_id) not in seen]
+            if found:
+                log.debug("Loaded %d new runs from %s", len(found), run_dir)
+            new.extend(found)
+        return new
+
+    def _folders(self) -> list[Path]:
+        found = {Path(p).resolve() for pattern in self.patterns for p in glob.glob(pattern)}
+        return sorted(p for p in found if p.is_dir() and p != self.own_dir)
+
+    def _warn(self, run_dir: Path, why: str) -> None:
+        if (str(run_dir), why) not in self._warned:
+            self._warned.add((str(run_dir), why))
+            log.warning("psmac.input_dirs: skipping %s: %s", run_dir, why)
+
+    def _read(self, run_dir: Path) -> list[tuple[str, RunHistory]]:
+        if not (run_dir / SCENARIO).is_file():
+            self._warn(run_dir, f"not an mpismac run folder (yet): no {SCENARIO}")
+            return []
+        try:
+            raw = yaml.safe_load((run_dir / SCENARIO).read_text())
+            theirs = configspace_to_json(ConfigurationSpace.from_serialized_dict(raw["configspace"]))
+        except Exception as exc:  # anything in a foreign file: skip it, never crash the run
+            self._warn(run_dir, f"unreadable {SCENARIO} ({exc})")
+            return []
+        if theirs != self.configspace_json:
+            self._warn(run_dir, "another configuration space")
+            return []
+        if tuple(raw.get("objectives") or ()) != self.objectives:
+            self._warn(run_dir, f"other objectives ({raw.get('objectives')})")
+            return []
+        out = []
+        for part in parts(run_dir) or [""]:
+            try:
+                rh = load_run(run_dir, part).state.runhistory
+            except (RunFolderError, OSError) as exc:
+                self._warn(run_dir, str(exc))
+                continue
+            out.append((f"{run_dir}#{part}" if part else str(run_dir), rh))
+        return out

@@ -1,0 +1,231 @@
+"""pSMAC: every rank an optimizer of its own, sharing its finished runs with the others.
+
+Rank R optimizes with seed `seed + R` (its own model, race and trial process) and writes its
+own part of the run folder (`journal.rank{R}.jsonl`, `runhistory.rank{R}.h5`). Each run it
+finishes goes out in its next exchange round (exchange.py); the runs of the other ranks, and
+of other jobs' run folders (`psmac.input_dirs`), are told to its optimizer as shared runs: they
+feed its model and its race, are marked shared in its part, and are never sent on. The model
+is refit as soon as shared runs arrive, while the rank's own trial runs in its child process.
+
+Budget: `n_trials` is the job's total. Each rank keeps the trials its part holds; what is left
+(after those, and the finished trials of ranks a resumed job no longer has) is split evenly.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from mpi4py import MPI
+
+from ..errors import ReportedElsewhere, UserError
+from ..execution import TrialRequest, make_executor
+from ..runhistory.folder import LOGS, load_run, parts
+from ..runhistory.replay import exchange_record, model_record
+from ..runhistory.shared import ForeignRuns, own_finished, run_dict
+from ..scenario import Scenario
+from ..space import configspace_to_json
+from ..target import TargetSpec
+from ..trial import TrialInfo
+from .driver import Driver
+from .exchange import DONE, STOPPING, WORKING, Exchange, Round
+from .placement import local_index, trial_variables
+from .result import RunResult
+from .serial import trial_limits
+from .session import Session
+from .signals import StopSignals
+
+log = logging.getLogger("mpismac")
+POLL_S = 0.01  # the longest a rank waits on its trial before looking at the exchange again
+
+
+def split_budget(total: int, held: list[int], gone: int) -> list[int]:
+    """Trials per rank: each keeps the `held` trials of its part; what is left of `total` after
+    those and the `gone` finished trials of ranks no longer there is split evenly."""
+    left = max(0, total - sum(held) - gone)
+    n = len(held)
+    return [h + left // n + (1 if r < left % n else 0) for r, h in enumerate(held)]
+
+
+def run_psmac(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: MPI.Comm, *,
+              fresh: bool = False, show_progress: bool = True) -> RunResult:
+    """Every rank of `comm` calls this and gets the same result (the best incumbent of all)."""
+    try:
+        with StopSignals() as signals:
+            session = _open(scenario, comm, fresh)
+            with session:
+                return _optimize(scenario, target, comm, session, signals, show_progress)
+    except UserError:
+        raise
+    except BaseException:
+        sys.stderr.write(f"mpismac: internal error on rank {comm.Get_rank()} of {comm.Get_size()} (psmac); "
+                         f"aborting the job\n{traceback.format_exc()}")
+        sys.stderr.flush()
+        comm.Abort(1)
+        raise
+
+
+def _open(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
+    """Rank 0 locks the folder and checks the scenario first; then every rank opens its part."""
+    rank = comm.Get_rank()
+    session, error = None, None
+    if rank == 0:
+        try:
+            session = Session(scenario, fresh=fresh, rank=0, part="rank0", primary=True)
+        except UserError as exc:
+            error = str(exc)
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise (UserError if rank == 0 else ReportedElsewhere)(error)
+    if rank != 0:
+        try:
+            session = Session(scenario, rank=rank, part=f"rank{rank}", primary=False)
+        except UserError as exc:
+            error = f"rank {rank}: {exc}"
+    errors = [e for e in comm.allgather(error) if e is not None]
+    if errors:
+        if session is not None:
+            session.close()
+        raise (UserError if error == errors[0] else ReportedElsewhere)(errors[0])
+    assert session is not None
+    return session
+
+
+def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, signals: StopSignals,
+              show_progress: bool) -> RunResult:
+    rank, size = comm.Get_rank(), comm.Get_size()
+    others = _other_parts(session, rank)  # read once: the runs other ranks (or earlier ranks) left here
+    gone = sum(len(own_finished(rh)) for r, rh in others.items() if r >= size)
+    budgets = split_budget(scenario.n_trials, comm.allgather(session.state.runhistory.n_own), comm.bcast(gone))
+    mine = scenario.replace(seed=scenario.seed + rank, n_trials=budgets[rank])
+    driver = Driver(mine, session, ranks=size, show_progress=show_progress and rank == 0, model_in_ask=False,
+                    rank=rank, pairs_seed=scenario.seed, progress_total=scenario.n_trials)
+    for r, rh in sorted(others.items()):
+        for record in own_finished(rh):
+            if (f"rank{r}", record.trial_id) not in driver.rh.shared_keys:
+                driver.shared(run_dict(rh, record), f"rank{r}")
+    log.info("psmac rank %d of %d: seed %d, %d of the job's %d trials (%d held already)", rank, size, mine.seed,
+             budgets[rank], scenario.n_trials, driver.rh.n_own)
+    hosts = comm.allgather(socket.gethostname())
+    executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
+                             trial_limits(scenario), session.dir / LOGS / f"worker{rank}.out",
+                             scenario.instance_features,
+                             trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker))
+    foreign = ForeignRuns(scenario.psmac.input_dirs, session.dir, configspace_to_json(scenario.configspace),
+                          scenario.objectives) if scenario.psmac.input_dirs else None
+    loop = _Loop(driver, executor, Exchange(comm, scenario.psmac.exchange_interval), foreign,
+                 scenario.psmac.input_interval, signals, session if rank == 0 else None)
+    try:
+        stopped_by = loop.run()
+    finally:
+        executor.close()
+        loop.exchange.close()
+    walltime = driver.clock.walltime
+    driver.recorder.note(exchange_record(loop.exchange.rounds, loop.exchange.seconds, walltime))
+    result = driver.finish(stopped_by)
+    log.info("psmac rank %d: %d exchange rounds, %.3f s in them (%.2f%% of %.1f s)", rank, loop.exchange.rounds,
+             loop.exchange.seconds, 100 * loop.exchange.seconds / max(walltime, 1e-9), walltime)
+    return _job_result(comm, result)
+
+
+def _other_parts(session: Session, rank: int) -> dict[int, Any]:
+    """The runhistories of the other ranks' parts in this folder (earlier jobs' included)."""
+    out = {}
+    for part in parts(session.dir):
+        r = int(part[4:])
+        if r != rank:
+            out[r] = load_run(session.dir, part).state.runhistory
+    return out
+
+
+def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
+    """The same result on every rank: the best incumbent over the ranks, every rank's trials."""
+    results = comm.allgather((mine.incumbent, mine.cost, mine.n_finished, mine.stopped_by))
+    found = [(sum(cost) / len(cost), i) for i, (_, cost, _, _) in enumerate(results) if cost]
+    best = results[min(found)[1]] if found else (None, None, 0, "")
+    return RunResult(best[0], best[1], mine.path, sum(n for _, _, n, _ in results), mine.stopped_by)
+
+
+class _Loop:
+    """One rank's loop: its own trial in the child process, exchange rounds, other jobs' runs."""
+
+    def __init__(self, driver: Driver, executor, exchange: Exchange, foreign: ForeignRuns | None,
+                 input_interval: float, signals: StopSignals, primary: Session | None):
+        self.driver, self.executor, self.exchange = driver, executor, exchange
+        self.foreign, self.input_interval = foreign, input_interval
+        self.signals, self.primary = signals, primary
+        self.running: TrialInfo | None = None
+        self.stop_reason: str | None = None  # why this rank wants the job to stop
+        self._next_input = 0.0
+
+    def run(self) -> str:
+        while True:
+            self._check_stop()
+            flag = STOPPING if self.stop_reason else (
+                DONE if self.running is None and self.driver.budget_spent() else WORKING)
+            if flag == STOPPING:
+                self.exchange.stop_reason = self.stop_reason
+            done = self.exchange.progress(flag)
+            if done is not None:
+                outcome = self._take(done)
+                if outcome is not None:
+                    return outcome
+            self._read_inputs()
+            if self.primary is not None:
+                self.primary.lock.heartbeat()
+            if self.running is not None:
+                value = self.executor.poll(POLL_S)
+                if value is not None:
+                    info, self.running = self.running, None
+                    self.driver.finished(info, value)
+                    self.exchange.outbox.append(run_dict(self.driver.rh, self.driver.rh.trials[info.trial_id]))
+                    self._refit()
+            elif self.stop_reason is None and flag == WORKING and self.driver.can_ask():
+                info = self.driver.ask()
+                self.driver.started(info, worker=self.driver.rank)
+                self.executor.submit(TrialRequest.from_info(info))
+                self.running = info
+            else:
+                time.sleep(POLL_S)
+
+    def _check_stop(self) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = self.signals.name or self.driver.limit_reached()
+            if self.stop_reason and self.running is not None:
+                self.executor.cancel()  # cut short: it stays RUNNING and runs again on resume
+                self.running = None
+
+    def _take(self, done: Round) -> str | None:
+        """Tell the other ranks' runs; the stop reason once the ranks agree to stop."""
+        for r, runs in done.runs:
+            for run in runs:
+                self.driver.shared(run, f"rank{r}")
+        if done.runs:
+            self._refit()
+        if done.stopping:
+            return self.stop_reason or next(reason for reason in done.reasons if reason)
+        if done.all_done:
+            return "n_trials"
+        return None
+
+    def _refit(self) -> None:
+        if self.driver.update_model():
+            rh = self.driver.rh
+            n_finished = len(rh.finished())
+            self.driver.recorder.note(model_record(n_finished - rh.n_shared, rh.n_shared))
+
+    def _read_inputs(self) -> None:
+        if self.foreign is None or time.monotonic() < self._next_input:
+            return
+        self._next_input = time.monotonic() + self.input_interval
+        runs = self.foreign.poll(self.driver.rh.shared_keys)
+        for source, run in runs:
+            self.driver.shared(run, source)
+        if runs:
+            self._refit()
+
