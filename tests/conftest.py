@@ -10,6 +10,15 @@ from ConfigSpace import ConfigurationSpace
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
+MPIEXEC = Path(sys.executable).parent / "mpiexec"
+needs_mpiexec = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
+                                   "(install the 'mpich' extra: pip install -e '.[mpich]')")
+
+
+def mpirun(n: int, *args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`mpiexec -n N python ARGS` (MPICH from PyPI, next to this Python)."""
+    return subprocess.run([str(MPIEXEC), "-n", str(n), sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:

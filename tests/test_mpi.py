@@ -17,16 +17,9 @@ import pytest
 from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run
 
-from .conftest import DATA, REPO, figure, process_gone
+from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec, process_gone
 
-MPIEXEC = Path(sys.executable).parent / "mpiexec"
-pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
-                                "(install the 'mpich' extra: pip install -e '.[mpich]')")
-
-
-def mpirun(n: int, *args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(MPIEXEC), "-n", str(n), sys.executable, *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+pytestmark = needs_mpiexec
 
 
 def _scenario(tmp_path: Path, target: str, **keys) -> Path:

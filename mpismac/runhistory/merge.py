@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from ..trial import Status
 from .folder import SCENARIO, LoadedRun, load_run, parts
 from .replay import ReplayState
 from .runhistory import RunHistory, TrajectoryEntry
@@ -24,8 +25,12 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
     loaded = {int(n[4:]): load_run(run_dir, n) for n in names}
     first = next(iter(loaded.values())).state.runhistory
     rh = RunHistory(first.configspace, first.objectives)
+    jobs = loaded[min(loaded)].state.jobs
+    ranks = int(jobs[-1].get("ranks", len(loaded))) if jobs else len(loaded)
+    # A rank that a later job no longer had never runs its trials in flight again: left out.
     own = sorted(((rank, r) for rank, run in loaded.items() for r in run.state.runhistory.trials.values()
-                  if not r.shared), key=lambda item: (item[1].start_time, item[0], item[1].trial_id))
+                  if not r.shared and (rank < ranks or r.status != Status.RUNNING)),
+                 key=lambda item: (item[1].start_time, item[0], item[1].trial_id))
     ids: dict[tuple[str, int], int] = {}  # (rank{R}, trial id there) -> merged id
     for new_id, (rank, r) in enumerate(own):
         values = loaded[rank].state.runhistory.configs[r.config_id]
@@ -47,5 +52,5 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
             done = sum(1 for r in rh.trials.values() if r.end_time and r.end_time <= rh.trials[trial_id].end_time)
             rh.add_trajectory(TrajectoryEntry(trial_id, rh.trials[trial_id].config_id, tuple(cost), walltime, done))
     state = ReplayState(rh, None, max(r.state.walltime_used for r in loaded.values()),
-                        sum(r.state.cputime_used for r in loaded.values()), loaded[min(loaded)].state.jobs)
+                        sum(r.state.cputime_used for r in loaded.values()), jobs)
     return LoadedRun(state, 0, (run_dir / SCENARIO).read_text())

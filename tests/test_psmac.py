@@ -1,0 +1,152 @@
+"""pSMAC with real `mpiexec` jobs: every rank an optimizer, sharing runs through MPI and run folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import h5py
+
+from mpismac.report import summarize
+from mpismac.runhistory.folder import load_run, parts
+from mpismac.runtime.psmac import split_budget
+
+from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec
+
+pytestmark = needs_mpiexec
+
+
+def _scenario(tmp_path: Path, name: str = "t", **keys) -> Path:
+    keys = {"target": f"{DATA / 'targets.py'}:sleepy", "name": name, "output_directory": str(tmp_path / "out"),
+            "facade": "hpo", "deterministic": "true", "mode": "psmac", "n_trials": 40,
+            "configspace": str(REPO / "examples" / "branin.json"), **keys}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("".join(f"{k}: {v}\n" for k, v in keys.items()))
+    return path
+
+
+def _journal(run_dir: Path, rank: int) -> list[dict]:
+    return [json.loads(line.rsplit("\t", 1)[0]) for line in (run_dir / f"journal.rank{rank}.jsonl").open()]
+
+
+def _parts(run_dir: Path):
+    return {int(p[4:]): load_run(run_dir, p).state.runhistory for p in parts(run_dir)}
+
+
+def test_budget_split():
+    assert split_budget(40, [0, 0, 0, 0], 0) == [10, 10, 10, 10]
+    assert split_budget(10, [0, 0, 0], 0) == [4, 3, 3]
+    # a resumed job on fewer ranks: each keeps what its part holds; the rest, less the finished
+    # trials of the ranks that are gone, is split evenly
+    assert split_budget(60, [12, 9], 20) == [12 + 10, 9 + 9]
+    assert split_budget(30, [20, 10], 0) == [20, 10]
+
+
+def test_ranks_share_runs_which_feed_models_and_races(tmp_path):
+    path = _scenario(tmp_path, **{"psmac": "{exchange_interval: 0.3}"})
+    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "out" / "t" / "0"
+    rhs = _parts(run_dir)
+    assert sorted(rhs) == [0, 1, 2, 3]
+    best = min(r.cost[0] for rh in rhs.values() for r in rh.trials.values() if not r.shared)
+    for rank, rh in rhs.items():
+        own = [r for r in rh.trials.values() if not r.shared]
+        assert len(own) == 10 and all(r.status.name == "SUCCESS" and r.origin_rank == rank for r in own)
+        sources = Counter(r.source for r in rh.trials.values() if r.shared)
+        assert set(sources) == {f"rank{r}" for r in range(4) if r != rank}, sources
+        assert sum(sources.values()) == 30  # every other rank's runs, each once (never re-shared)
+        # the race took the shared runs: every rank ends with the job's best configuration
+        assert rh.incumbent.cost[0] == best
+        models = [(r["own"], r["shared"]) for r in _journal(run_dir, rank) if r["op"] == "model"]
+        assert len(models) >= 5 and models[-1][1] > models[0][1] and models[-1][1] >= 20, models
+        assert all(a[1] <= b[1] for a, b in zip(models, models[1:], strict=False))
+    with h5py.File(run_dir / "runhistory.rank1.h5", "r") as f:  # shared rows are marked in the file
+        source = f["trials/source"].asstr()[()]
+        assert sum(bool(s) for s in source) == 30 and (f["trials/origin_rank"][()][source == ""] == 1).all()
+    summary = summarize(run_dir)  # `report` merges the parts: each run once, from its rank
+    assert summary["trials"] == 40 and sorted(summary["workers"]) == ["0", "1", "2", "3"]
+    assert summary["incumbent"]["cost"] == [best]
+    exchange = [r for rank in range(4) for r in _journal(run_dir, rank) if r["op"] == "exchange"]
+    share = max(r["seconds"] / r["walltime"] for r in exchange)
+    assert len(exchange) == 4 and all(r["rounds"] >= 5 for r in exchange) and share < 0.2
+    figure(f"psmac mpiexec -n 4: {min(r['rounds'] for r in exchange)}+ exchange rounds per rank, "
+           f"at most {100 * share:.2f}% of a rank's wall time in them; each rank's model ended with "
+           f"{models[-1][0]} own + {models[-1][1]} shared runs")
+
+
+def _ranks_of(path: Path, proc: subprocess.Popen) -> list[int]:
+    pids = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in pids if int(p) != proc.pid]
+
+
+def test_sigterm_stops_every_rank_and_a_resume_on_fewer_ranks_completes_the_budget(tmp_path):
+    path = _scenario(tmp_path, n_trials=60)
+    run_dir = tmp_path / "out" / "t" / "0"
+    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and sum(
+            p.read_text().count('"op":"end"') for p in run_dir.glob("journal.rank*.jsonl")) < 8:
+        time.sleep(0.05)
+    sent = time.monotonic()
+    for pid in _ranks_of(path, proc):  # as SLURM does: TERM to every rank, twice
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, err
+    assert took < 5.0, took
+    figure(f"psmac mpiexec -n 4: SIGTERM twice to every rank -> every rank exited 3 in {took:.2f} s")
+    first = _parts(run_dir)
+    statuses = Counter(r.status.name for rh in first.values() for r in rh.trials.values() if not r.shared)
+    assert statuses["RUNNING"] >= 1 and 8 <= sum(statuses.values()) < 60, statuses
+
+    proc = mpirun(2, "-m", "mpismac", str(path), "--quiet")  # fewer ranks: 2 and 3 are gone
+    assert proc.returncode == 0, proc.stderr
+    rhs = _parts(run_dir)
+    done = Counter(r.status.name for rh in rhs.values() for r in rh.trials.values() if not r.shared)
+    assert done["SUCCESS"] == 60, done  # the job's total, nothing run twice or lost
+    for rank in (0, 1):  # their trials in flight ran again, under their ids
+        assert all(r.status.name == "SUCCESS" for r in rhs[rank].trials.values())
+    assert summarize(run_dir)["trials"] == 60  # in-flight trials of the gone ranks are left out
+
+
+def test_two_jobs_share_through_their_run_folders(tmp_path):
+    (tmp_path / "out" / "junk").mkdir(parents=True)  # not a run folder: skipped with a warning
+    (tmp_path / "out" / "junk" / "scenario.yaml").write_text("configspace: [unreadable\n")
+    paths = {name: _scenario(tmp_path, name=name, n_trials=24, **{"psmac": (
+        "{input_dirs: ['out/*/0', 'out/junk'], input_interval: 0.3, exchange_interval: 0.3}")})
+        for name in ("a", "b")}
+    procs = {name: subprocess.Popen([str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpismac", str(path),
+                                     "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, path in paths.items()}
+    for proc in procs.values():
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+    dirs = {name: (tmp_path / "out" / name / "0").resolve() for name in procs}
+    got = {}
+    for name, other in (("a", "b"), ("b", "a")):
+        rhs = _parts(dirs[name])
+        assert sum(rh.n_own for rh in rhs.values()) == 24
+        got[name] = Counter(r.source for rh in rhs.values() for r in rh.trials.values()
+                            if r.source.startswith(str(dirs[other])))
+        assert sum(got[name].values()) > 0, f"job {name} read nothing from job {other}"
+        log = (dirs[name] / "logs" / "rank0.log").read_text()
+        assert "skipping" in log and "junk" in log
+    figure(f"psmac input_dirs, two concurrent 2-rank jobs: a read {sum(got['a'].values())} runs of b, "
+           f"b read {sum(got['b'].values())} runs of a")
+    # b resumed with a larger budget reads a again, and takes none of its runs twice
+    proc = mpirun(2, "-m", "mpismac", str(paths["b"]), "--quiet", "--set", "n_trials=28")
+    assert proc.returncode == 0, proc.stderr
+    rhs = _parts(dirs["b"])
+    assert sum(rh.n_own for rh in rhs.values()) == 28
+    for rh in rhs.values():
+        keys = [(r.source, r.origin_trial) for r in rh.trials.values() if r.source.startswith(str(dirs["a"]))]
+        assert len(keys) == len(set(keys)) and len(keys) == 24
