@@ -22,3 +22,15 @@ def hartmann6_sleep(config, seed: int = 0) -> float:
 
     time.sleep(float(os.environ.get("SLEEP_S", "1.0")))
     return hartmann6(config)
+
+
+def drifting(config, seed: int = 0) -> float:
+    """PROBLEM (hartmann6 or ackley5) after sleeping a random 0.2-2 s, so parallel ranks drift apart."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from problems import PROBLEMS
+
+    time.sleep(0.2 + 1.8 * int.from_bytes(os.urandom(4), "little") / 2**32)
+    return PROBLEMS[os.environ["PROBLEM"]][1](config)
