@@ -9,6 +9,7 @@ needed per proposal and the model update stays a separate step (`update_model`).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -84,13 +85,23 @@ class ModelBO:
         self._x = np.empty((0, self.space.dim))
         self._y = np.empty(0)
 
-    def update_model(self, rh: RunHistory) -> None:
+    def training_set(self, rh: RunHistory) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """What the model learns from, as arrays (cheap; in the thread that tells results)."""
         ids, costs = observed_costs(rh)
         if len(ids) < 2:
-            return
-        self._x = rh.vectors()[ids]
-        self._y = log_scaled(costs)
-        self.forest.fit(self._features(self._x), self._y, derived_int(self.seed, "forest", len(ids)))
+            return None
+        return rh.vectors()[ids], log_scaled(costs), derived_int(self.seed, "forest", len(ids))
+
+    def fit(self, data: tuple[np.ndarray, np.ndarray, int]) -> tuple[Surrogate, np.ndarray, np.ndarray]:
+        """A new fitted surrogate; touches nothing that `propose` reads, so it may run in
+        another thread while proposals go on from the current model."""
+        x, y, seed = data
+        surrogate = copy.copy(self.forest)  # unfitted or not: `fit` replaces what it learned
+        surrogate.fit(self._features(x), y, seed)
+        return surrogate, x, y
+
+    def install(self, fitted: tuple[Surrogate, np.ndarray, np.ndarray]) -> None:
+        self.forest, self._x, self._y = fitted
 
     def _features(self, rows: np.ndarray) -> np.ndarray:
         return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)

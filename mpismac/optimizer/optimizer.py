@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,8 +38,15 @@ class Proposer(Protocol):
     def propose(self, index: int, runhistory: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
         ...
 
-    def update_model(self, runhistory: RunHistory) -> None:
-        ...
+    def training_set(self, runhistory: RunHistory) -> Any:
+        """A refit in three steps, so that it can run in another thread: the data (None: nothing
+        to fit), taken in the thread that tells results, ..."""
+
+    def fit(self, data: Any) -> Any:
+        """... a fitted model from it (any thread, reading nothing `propose` changes), ..."""
+
+    def install(self, fitted: Any) -> None:
+        """... and putting it in place (here again)."""
 
 
 class RandomSearch:
@@ -58,8 +65,15 @@ class RandomSearch:
         self._cs.seed(derived_int(self._seed, "random", index))
         return config_values(self._cs.sample_configuration()), "random"
 
-    def update_model(self, runhistory: RunHistory) -> None:
+    def training_set(self, runhistory: RunHistory) -> None:
         """Random search has no model."""
+        return None
+
+    def fit(self, data: Any) -> None:
+        return None
+
+    def install(self, fitted: Any) -> None:
+        return None
 
 
 def _forest(scenario: Scenario) -> Proposer:
@@ -90,6 +104,7 @@ class Optimizer:
         self.auto_update = auto_update
         self._n_told = 0
         self._n_modeled = -1
+        self.n_fits = 0  # models installed
         self.runhistory = runhistory or RunHistory(scenario.configspace, scenario.objectives)
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
         state = state or {}
@@ -168,11 +183,46 @@ class Optimizer:
     def update_model(self) -> bool:
         """Refit the surrogate on everything told so far (may take a while); nothing to do when
         no result was told since the last fit. True if it refit."""
-        if self._n_modeled == self._n_told:
+        job = self.refit_job()
+        if job is None:
             return False
-        self._proposer.update_model(self.runhistory)
-        self._n_modeled = self._n_told
+        job()()
         return True
+
+    def refit_job(self) -> Callable[[], Callable[[], None]] | None:
+        """A refit for a runtime that fits off its dispatch path, None when nothing was told
+        since the last one: call the returned `fit` in any thread (proposals go on from the
+        current model meanwhile); it returns `install`, to call in the thread that asks."""
+        if self._n_modeled == self._n_told:
+            return None
+        told, data = self._n_told, self._proposer.training_set(self.runhistory)
+        self._n_modeled = told  # in the making: not started again for these results
+
+        def fit() -> Callable[[], None]:
+            fitted = self._proposer.fit(data) if data is not None else None
+
+            def install() -> None:
+                if fitted is not None:
+                    self._proposer.install(fitted)
+                    self.n_fits += 1
+
+            return install
+
+        return fit
+
+    def withdraw(self, info: TrialInfo) -> None:
+        """Take back a trial asked and never started (a proposal made ahead when the run stops):
+        it is no longer pending, its pair may be asked again, and its id is given back when it
+        was the last one handed out (withdraw the newest first)."""
+        self._pending.pop(info.trial_id, None)
+        if info.trial_id in self.runhistory.trials:  # a re-queued trial: it runs first next time
+            self._requeue.appendleft(info.trial_id)
+            return
+        pair = self._intensifier.pair_of(info.instance, info.seed)
+        if pair is not None:
+            self._intensifier.withdraw(info.config_id, pair)
+        if info.trial_id == self._next_trial_id - 1:
+            self._next_trial_id -= 1
 
     # -- views ---------------------------------------------------------------------------------------
 
@@ -183,6 +233,11 @@ class Optimizer:
         if config_id is None or cost is None:
             return None
         return Incumbent(config_id, self.runhistory.configs[config_id], cost, self._intensifier.changed_by or 0)
+
+    @property
+    def needs_first_model(self) -> bool:
+        """Results are in but no model was fit from them yet: proposals now would be blind."""
+        return self.n_fits == 0 and self._n_told >= 2
 
     @property
     def pending(self) -> list[TrialInfo]:

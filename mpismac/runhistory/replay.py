@@ -69,9 +69,9 @@ def shared_record(info: TrialInfo, value: TrialValue, source: str, origin_trial:
             "source": source, "origin_trial": origin_trial, "origin_rank": origin_rank, "time": time.time()}
 
 
-def model_record(n_own: int, n_shared: int) -> dict[str, Any]:
-    """pSMAC: the model was refit on this many own and shared finished runs."""
-    return {"op": "model", "time": time.time(), "own": n_own, "shared": n_shared}
+def model_record(n_own: int, n_shared: int, started: float) -> dict[str, Any]:
+    """The model was refit (from `started` to now) on this many own and shared finished runs."""
+    return {"op": "model", "started": started, "time": time.time(), "own": n_own, "shared": n_shared}
 
 
 def exchange_record(rounds: int, seconds: float, walltime: float) -> dict[str, Any]:

@@ -81,12 +81,13 @@ class Driver:
         """Every trial of `n_trials` has been started and none waits to run again."""
         return self.optimizer.n_requeued == 0 and self.rh.n_own >= self.scenario.n_trials
 
-    def can_ask(self) -> bool:
+    def can_ask(self, ahead: int = 0) -> bool:
         """Whether another trial may be proposed now: the budget allows it (re-queued trials
-        always run) and, in reproducible mode, every result it must see is in."""
+        always run; `ahead` trials were asked and not started yet) and, in reproducible mode,
+        every result it must see is in."""
         if self.optimizer.n_requeued > 0:  # trials cut short before: no new proposal, always run
             return True
-        if self.rh.n_own >= self.scenario.n_trials:
+        if self.rh.n_own + ahead >= self.scenario.n_trials:
             return False
         if self.lag is None:
             return True

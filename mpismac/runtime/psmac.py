@@ -214,10 +214,11 @@ class _Loop:
         return None
 
     def _refit(self) -> None:
+        started = time.time()
         if self.driver.update_model():
             rh = self.driver.rh
             n_finished = len(rh.finished())
-            self.driver.recorder.note(model_record(n_finished - rh.n_shared, rh.n_shared))
+            self.driver.recorder.note(model_record(n_finished - rh.n_shared, rh.n_shared, started))
 
     def _read_inputs(self) -> None:
         if self.foreign is None or time.monotonic() < self._next_input:
