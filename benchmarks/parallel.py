@@ -37,6 +37,7 @@ def _scenario(out: Path, n: int, facade: str = "random", reproducible: bool = Fa
 def mpismac_parallel(workers: int, sleep: float, out: Path, facade: str = "random",
                      reproducible: bool = False) -> dict[str, float]:
     from mpismac.runhistory.folder import load_run
+    from mpismac.runhistory.journal import read_journal
 
     n = 20 * workers
     env = {**os.environ, "SLEEP_S": str(sleep)}
@@ -48,16 +49,28 @@ def mpismac_parallel(workers: int, sleep: float, out: Path, facade: str = "rando
     first = trials[0].start_time
     wall = max(r.end_time for r in trials) - first
     busy = sum(r.end_time - r.start_time for r in trials)
-    gaps = []
+    refits = [(r["started"], r["time"]) for r in read_journal(out / "bench" / "0" / "journal.jsonl").records
+              if r["op"] == "model"]  # the manager's refits (in its thread), from start to model in place
+    gaps, during = [], []
     by_worker: dict[int, list] = {}
     for r in trials:
         by_worker.setdefault(r.worker, []).append(r)
     for rs in by_worker.values():
-        gaps += [b.start_time - a.end_time for a, b in zip(rs, rs[1:], strict=False)]
-    gaps.sort()
-    return {"utilization": busy / (workers * wall), "utilization_to_exit": busy / (workers * (end - first)),
-            "latency_median_ms": 1e3 * statistics.median(gaps),
-            "latency_p99_ms": 1e3 * gaps[int(0.99 * (len(gaps) - 1))]}
+        for a, b in zip(rs, rs[1:], strict=False):
+            gaps.append(b.start_time - a.end_time)
+            if any(s0 < b.start_time and a.end_time < s1 for s0, s1 in refits):
+                during.append(gaps[-1])
+    out_ = {"utilization": busy / (workers * wall), "utilization_to_exit": busy / (workers * (end - first)),
+            **_latency(gaps, "latency"), "refits": len(refits)}
+    if during:
+        out_.update(_latency(during, "latency_refitting"))
+    return out_
+
+
+def _latency(gaps: list[float], name: str) -> dict[str, float]:
+    gaps = sorted(gaps)
+    return {f"{name}_median_ms": 1e3 * statistics.median(gaps),
+            f"{name}_p99_ms": 1e3 * gaps[int(0.99 * (len(gaps) - 1))], f"{name}_n": len(gaps)}
 
 
 def smac_dask(workers: int, sleep: float, out: Path, facade: str) -> dict[str, float]:
@@ -146,7 +159,8 @@ def main() -> None:
             idle = idle_rank_cpu(Path(tmp))
     print(f"{args.workers} workers, trials sleep {args.sleep} s, n_trials {20 * args.workers}, "
           f"median of {args.repeats} runs\n")
-    keys = ["utilization", "utilization_to_exit", "latency_median_ms", "latency_p99_ms"]
+    keys = ["utilization", "utilization_to_exit", "latency_median_ms", "latency_p99_ms",
+            "latency_refitting_median_ms", "latency_refitting_p99_ms", "latency_refitting_n", "refits"]
     print("| runtime | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for name, results in rows.items():

@@ -9,15 +9,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from csv import DictReader
 from pathlib import Path
 
 import h5py
 
 from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run, parts
+from mpismac.runhistory.journal import encode
 from mpismac.runtime.psmac import split_budget
+from mpismac.scenario import Scenario
 
-from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec
+from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec, run_cli
 
 pytestmark = needs_mpiexec
 
@@ -73,6 +76,10 @@ def test_ranks_share_runs_which_feed_models_and_races(tmp_path):
     summary = summarize(run_dir)  # `report` merges the parts: each run once, from its rank
     assert summary["trials"] == 40 and sorted(summary["workers"]) == ["0", "1", "2", "3"]
     assert summary["incumbent"]["cost"] == [best]
+    csv = run_cli("export", str(run_dir), "--format", "csv", "-o", str(tmp_path / "runs.csv"))
+    assert csv.returncode == 0, csv.stderr
+    rows = list(DictReader((tmp_path / "runs.csv").open()))
+    assert len(rows) == 40 and Counter(r["worker"] for r in rows) == {"0": 10, "1": 10, "2": 10, "3": 10}
     exchange = [r for rank in range(4) for r in _journal(run_dir, rank) if r["op"] == "exchange"]
     share = max(r["seconds"] / r["walltime"] for r in exchange)
     assert len(exchange) == 4 and all(r["rounds"] >= 5 for r in exchange) and share < 0.2
@@ -121,6 +128,10 @@ def test_sigterm_stops_every_rank_and_a_resume_on_fewer_ranks_completes_the_budg
 def test_two_jobs_share_through_their_run_folders(tmp_path):
     (tmp_path / "out" / "junk").mkdir(parents=True)  # not a run folder: skipped with a warning
     (tmp_path / "out" / "junk" / "scenario.yaml").write_text("configspace: [unreadable\n")
+    newer = tmp_path / "out" / "newer" / "0"  # a run folder of a future mpismac: skipped with a warning
+    newer.mkdir(parents=True)
+    (newer / "scenario.yaml").write_text(Scenario.from_yaml(_scenario(tmp_path, name="n")).to_yaml())
+    (newer / "journal.jsonl").write_bytes(encode({"op": "format", "format": "mpismac-journal", "version": 99}))
     paths = {name: _scenario(tmp_path, name=name, n_trials=24, **{"psmac": (
         "{input_dirs: ['out/*/0', 'out/junk'], input_interval: 0.3, exchange_interval: 0.3}")})
         for name in ("a", "b")}
@@ -139,7 +150,8 @@ def test_two_jobs_share_through_their_run_folders(tmp_path):
                             if r.source.startswith(str(dirs[other])))
         assert sum(got[name].values()) > 0, f"job {name} read nothing from job {other}"
         log = (dirs[name] / "logs" / "rank0.log").read_text()
-        assert "skipping" in log and "junk" in log
+        assert f"skipping {tmp_path / 'out' / 'junk'}: unreadable scenario.yaml" in log
+        assert f"skipping {newer}" in log and "is newer than this mpismac reads" in log
     figure(f"psmac input_dirs, two concurrent 2-rank jobs: a read {sum(got['a'].values())} runs of b, "
            f"b read {sum(got['b'].values())} runs of a")
     # b resumed with a larger budget reads a again, and takes none of its runs twice
@@ -150,3 +162,13 @@ def test_two_jobs_share_through_their_run_folders(tmp_path):
     for rh in rhs.values():
         keys = [(r.source, r.origin_trial) for r in rh.trials.values() if r.source.startswith(str(dirs["a"]))]
         assert len(keys) == len(set(keys)) and len(keys) == 24
+
+
+def test_walltime_limit_ends_every_rank(tmp_path):
+    path = _scenario(tmp_path, n_trials=1000, walltime_limit=4)
+    proc = mpirun(3, "-m", "mpismac", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "stopped by walltime_limit" in proc.stdout
+    rhs = _parts(tmp_path / "out" / "t" / "0")
+    assert all(rh.n_own < 100 for rh in rhs.values())
+    assert proc.stderr.count("mpismac:") == proc.stderr.count("mpismac: [")  # only rank 0 logs to the terminal
