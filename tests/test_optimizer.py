@@ -120,3 +120,47 @@ def test_api_importable_function_and_inprocess_fallback(tmp_path, space):
                                                                 output_directory=str(tmp_path)), show_progress=False)
     assert result.cost == (min(c["x"] for c in load_run(result.path).state.runhistory.configs),)
     warnings.simplefilter("default")
+
+
+def _branin(c):
+    import math
+
+    x, y = c["x"], c["y"]
+    b, c_, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (y - b * x**2 + c_ * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+
+
+def _min_distance(rows) -> float:
+    import numpy as np
+
+    rows = np.asarray(rows)
+    d = np.sqrt(((rows[:, None, :] - rows[None, :, :]) ** 2).sum(axis=2))
+    return float(d[np.triu_indices(len(rows), 1)].min())
+
+
+def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
+    """What the MPI manager does: proposals made in a helper thread while trials are pending,
+    each aware of the pending trials and of the proposals prepared before it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    opt = Optimizer(Scenario(configspace=space, facade="hpo", deterministic=True, n_trials=60), auto_update=False)
+    for _ in range(20):
+        info = opt.ask()
+        opt.tell(info, _branin(info.config))
+        opt.update_model()
+    pending = [opt.ask() for _ in range(3)]
+    with ThreadPoolExecutor(1) as helper:
+        for _ in range(5):  # each started after the last one was kept, as the manager does
+            helper.submit(opt.propose_job()).result()()
+    assert opt.n_prepared == 5
+    prepared = [opt.ask() for _ in range(5)]
+    assert opt.n_prepared == 0 and all(i.origin == "acquisition" for i in prepared)
+    rows = [Configuration(space, values=i.config).get_array() for i in pending + prepared]
+    jointly = _min_distance(rows)
+    # the same proposals made blind to one another all go for the same spot of the model
+    index = opt.state()["n_proposals"]
+    blind = [opt._proposer.propose(index + k, np.empty((0, 2)))[0] for k in range(5)]
+    alone = _min_distance([Configuration(space, values=v).get_array() for v in blind])
+    assert jointly > 0.02 and jointly > 5 * alone, (jointly, alone)

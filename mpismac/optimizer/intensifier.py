@@ -103,14 +103,6 @@ class Intensifier:
             self.races[config_id] = 1
         self.mark_started(config_id, pair)
 
-    def withdraw(self, config_id: int, pair: int) -> None:
-        """A trial asked and never started: the pair is free again, and a challenger that has
-        not started anywhere leaves the race (it was never raced)."""
-        self.started.discard((config_id, pair))
-        if config_id != self.incumbent and not any((config_id, k) in self.started for k in range(self.max_calls)):
-            self.races.pop(config_id, None)
-            self._raced.discard(config_id)
-
     def mark_started(self, config_id: int, pair: int) -> None:
         self.started.add((config_id, pair))
         self._raced.add(config_id)

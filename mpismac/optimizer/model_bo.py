@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from ..runhistory import RunHistory
 from ..scenario import Scenario
-from ..trial import Status, TrialInfo
+from ..trial import Status
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
 from .streams import derived_int, generator
@@ -106,14 +105,14 @@ class ModelBO:
     def _features(self, rows: np.ndarray) -> np.ndarray:
         return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)
 
-    def propose(self, index: int, rh: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
+    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
+        """Configuration `index`, kept away from the `pending_rows` (vectors of the trials
+        running and of the proposals made but not run yet). Reads the model, never changes it."""
         if index < len(self._initial):
             return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
         rng = generator(self.seed, "propose", index)
         if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
             return self.space.to_values(self.space.sample(1, derived_int(self.seed, "random", index))[0]), "random"
-        vectors = rh.vectors() if pending else None
-        pending_rows = np.array([vectors[p.config_id] for p in pending]).reshape(-1, self.space.dim)
         row = self._maximize(rng, derived_int(self.seed, "candidates", index), pending_rows)
         return self.space.to_values(row), "acquisition"
 

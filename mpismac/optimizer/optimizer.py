@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from ConfigSpace import Configuration
 
 from ..runhistory import RunHistory
 from ..scenario import Scenario
@@ -35,7 +36,7 @@ class Incumbent:
 class Proposer(Protocol):
     """A facade's way of choosing the next configuration."""
 
-    def propose(self, index: int, runhistory: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
+    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
         ...
 
     def training_set(self, runhistory: RunHistory) -> Any:
@@ -59,7 +60,7 @@ class RandomSearch:
         self._initial = initial_design(self._cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
 
-    def propose(self, index: int, runhistory: RunHistory, pending: Sequence[TrialInfo]) -> tuple[dict[str, Any], str]:
+    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
         if index < len(self._initial):
             return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
         self._cs.seed(derived_int(self._seed, "random", index))
@@ -113,6 +114,7 @@ class Optimizer:
         self._next_trial_id = max(int(state.get("next_trial_id", 0)), known)
         self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"), pairs_seed)
         self._pending: dict[int, TrialInfo] = {}
+        self._prepared: deque[tuple[dict[str, Any], str, np.ndarray]] = deque()  # see `propose_job`
         # Trials that were running when the last job stopped run again first, under their own ids.
         self._requeue = deque(r.trial_id for r in self.runhistory.running())
 
@@ -135,11 +137,14 @@ class Optimizer:
         return info
 
     def _new_challenger(self) -> tuple[int, int]:
-        if self.auto_update:
-            self.update_model()
-        index = self._n_proposals
-        values, origin = self._proposer.propose(index, self.runhistory, list(self._pending.values()))
-        self._n_proposals += 1
+        if self._prepared:
+            values, origin, _ = self._prepared.popleft()
+        else:
+            if self.auto_update:
+                self.update_model()
+            index = self._n_proposals
+            values, origin = self._proposer.propose(index, self._pending_rows())
+            self._n_proposals += 1
         config_id, _ = self.runhistory.add_config(values, origin)
         if self._intensifier.knows(config_id):  # proposed again (a small space): its next pair
             started = self._intensifier.started
@@ -180,6 +185,37 @@ class Optimizer:
                                    info.trial_id)
         return info
 
+    def _pending_rows(self) -> np.ndarray:
+        """Vectors of the trials pending and of the proposals prepared: what a new proposal
+        keeps away from."""
+        rows = [self.runhistory.vector(p.config_id) for p in self._pending.values()]
+        rows += [row for _, _, row in self._prepared]
+        return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
+
+    def propose_job(self) -> Callable[[], Callable[[], None]]:
+        """The next new configuration, proposed off the asking thread: call the returned `run`
+        in any thread (one at a time); it returns `keep`, to call in the asking thread, which
+        holds the proposal for the next `ask` that needs a new configuration. Each accounts for
+        the trials pending and the proposals prepared when it was started (a queue diversified
+        jointly)."""
+        index, rows = self._n_proposals, self._pending_rows()
+        self._n_proposals += 1
+
+        def run() -> Callable[[], None]:
+            values, origin = self._proposer.propose(index, rows)
+
+            def keep() -> None:
+                row = Configuration(self.scenario.configspace, values=values).get_array()
+                self._prepared.append((values, origin, row))
+
+            return keep
+
+        return run
+
+    @property
+    def n_prepared(self) -> int:
+        return len(self._prepared)
+
     def update_model(self) -> bool:
         """Refit the surrogate on everything told so far (may take a while); nothing to do when
         no result was told since the last fit. True if it refit."""
@@ -209,20 +245,6 @@ class Optimizer:
             return install
 
         return fit
-
-    def withdraw(self, info: TrialInfo) -> None:
-        """Take back a trial asked and never started (a proposal made ahead when the run stops):
-        it is no longer pending, its pair may be asked again, and its id is given back when it
-        was the last one handed out (withdraw the newest first)."""
-        self._pending.pop(info.trial_id, None)
-        if info.trial_id in self.runhistory.trials:  # a re-queued trial: it runs first next time
-            self._requeue.appendleft(info.trial_id)
-            return
-        pair = self._intensifier.pair_of(info.instance, info.seed)
-        if pair is not None:
-            self._intensifier.withdraw(info.config_id, pair)
-        if info.trial_id == self._next_trial_id - 1:
-            self._next_trial_id -= 1
 
     # -- views ---------------------------------------------------------------------------------------
 

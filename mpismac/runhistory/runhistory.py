@@ -131,6 +131,9 @@ class RunHistory:
         counts = Counter(r.status.name for r in self.trials.values())
         return {s.name: counts.get(s.name, 0) for s in Status}
 
+    def vector(self, config_id: int) -> np.ndarray:
+        return self._vectors[config_id]
+
     def vectors(self) -> np.ndarray:
         """ConfigSpace's vector encoding of every configuration (NaN where inactive)."""
         n = len(self.configspace)

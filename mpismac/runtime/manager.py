@@ -1,18 +1,19 @@
 """The manager (rank 0): answers every idle worker with a trial, tells results as they come,
 checkpoints, and stops every worker when the run ends.
 
-Nothing slow sits between a result and the worker's next trial: proposals are made ahead
-(`ready`, asked while no message waits, so each is pending-aware of those before it and of
-every trial in flight) and the model is refit in a thread, from a copy of the data, while
-proposals go on from the current model. Reproducible runs do neither: there, proposal k must
-see exactly the results before k − lag, so `ask` refits and proposes on the spot.
+Nothing slow sits between a result and the worker's next trial. One helper thread does the
+slow work, a job at a time: proposals of new configurations made ahead (the optimizer keeps a
+few prepared; each accounts for the trials in flight and the proposals before it) and model
+refits (from a copy of the data; proposals go on from the current model meanwhile). This
+thread only answers workers, tells results, checkpoints and hands the helper its next job.
+Reproducible runs do neither: proposal k must see exactly the results before k − lag, so
+`ask` refits and proposes on the spot.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mpi4py import MPI
@@ -43,12 +44,12 @@ class Manager:
         self.error: str | None = None
         self.busy_seconds = 0.0
         self._started = time.monotonic()
-        self.ahead = not driver.scenario.reproducible  # proposals ahead and refits in a thread
-        self.ready: deque[TrialInfo] = deque()
-        self.n_ready = 2 if len(self.workers) >= 4 else 1
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mpismac-refit") if self.ahead else None
-        self._refit: Future | None = None
-        self._refit_started = 0.0
+        self.ahead = not driver.scenario.reproducible  # slow work in the helper thread
+        self.n_prepared = max(1, min(len(self.workers), 8))  # proposals kept ready: a wave of results
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mpismac-model") if self.ahead else None
+        self._job: Future | None = None
+        self._job_kind = ""
+        self._job_started = 0.0
 
     @property
     def utilization(self) -> float:
@@ -66,18 +67,17 @@ class Manager:
                 if message is not None:
                     self._handle(message)
                     backoff.reset()
-                    self._install_refit() or self._start_refit()  # cheap; with instant trials messages never stop
+                    self._helper()  # cheap; with instant trials messages never stop coming
                     continue  # drain everything that arrived before dispatching
                 self._check_stop()
                 if self.stop_reason:
                     break
                 self._dispatch()
                 self.driver.session.lock.heartbeat()
-                if self._install_refit() or self._start_refit() or self._ask_ahead():
-                    continue  # one step of work done: look at the messages again first
+                if self._helper():
+                    continue  # a job finished or started: look at the messages again first
                 backoff.sleep()
         finally:
-            self._withdraw_ready()
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
         self._stop_workers()
@@ -85,47 +85,53 @@ class Manager:
             raise UserError(self.error)
         return self.stop_reason
 
+    def _helper(self) -> bool:
+        """Take the helper thread's finished job and give it the next: a proposal while fewer
+        than `n_prepared` are ready (the first model first), otherwise a refit when results came
+        in since the last one began; the two take turns when both are due. True if it did either."""
+        if not self.ahead:
+            return False
+        if self._job is not None:
+            if not self._job.done():
+                return False
+            self._finish_job()
+            return True
+        opt = self.driver.optimizer
+        want_proposal = opt.n_prepared < self.n_prepared and self.driver.can_ask(ahead=opt.n_prepared) \
+            and not opt.needs_first_model
+        refit = None if (want_proposal and self._job_kind == "refit") else opt.refit_job()
+        if refit is not None:
+            self._start_job("refit", refit)
+        elif want_proposal:
+            self._start_job("proposal", opt.propose_job())
+        else:
+            return False
+        return True
+
+    def _start_job(self, kind: str, job) -> None:
+        self._job_kind, self._job_started = kind, time.time()
+        self._job = self._pool.submit(job)
+
+    def _finish_job(self) -> None:
+        done = self._job.result()  # a failure in the thread raises here: the job aborts
+        done()  # the model or the proposal, put in place in this thread
+        self._job = None
+        if self._job_kind == "refit":
+            rh = self.driver.rh
+            self.driver.recorder.note(model_record(len(rh.finished()) - rh.n_shared, rh.n_shared,
+                                                   self._job_started))
+
     def _ask(self) -> TrialInfo:
-        if self.ahead and self.driver.optimizer.needs_first_model:  # once, at the start: wait for it
-            if self._refit is not None:
-                self._refit.result()
-                self._install_refit()
+        """The next trial now. Without a prepared proposal the helper's proposal in the making is
+        waited for (never two at once); at the very start the first model is fit first."""
+        opt = self.driver.optimizer
+        if self.ahead and self._job is not None and (
+                (self._job_kind == "proposal" and opt.n_prepared == 0) or opt.needs_first_model):
+            self._job.result()
+            self._finish_job()
+        if self.ahead and opt.needs_first_model:
             self.driver.update_model()
         return self.driver.ask()
-
-    def _ask_ahead(self) -> bool:
-        """Make the next proposal before a worker needs it."""
-        if not self.ahead or len(self.ready) >= self.n_ready or not self.driver.can_ask(ahead=len(self.ready)):
-            return False
-        self.ready.append(self._ask())
-        return True
-
-    def _withdraw_ready(self) -> None:
-        """Take back the proposals made ahead (the newest first): at the end, and when a new
-        model is in place (they are asked again from it)."""
-        while self.ready:
-            self.driver.optimizer.withdraw(self.ready.pop())
-
-    def _start_refit(self) -> bool:
-        """Refit in the thread when results came in since the last refit began."""
-        if not self.ahead or self._refit is not None:
-            return False
-        job = self.driver.optimizer.refit_job()
-        if job is None:
-            return False
-        self._refit_started = time.time()
-        self._refit = self._pool.submit(job)
-        return True
-
-    def _install_refit(self) -> bool:
-        if self._refit is None or not self._refit.done():
-            return False
-        self._refit.result()()  # a failure in the thread raises here: the job aborts
-        self._refit = None
-        self._withdraw_ready()
-        rh = self.driver.rh
-        self.driver.recorder.note(model_record(len(rh.finished()) - rh.n_shared, rh.n_shared, self._refit_started))
-        return True
 
     def _check_stop(self) -> None:
         """Decide whether the run ends now (the first reason found stands). A reproducible run
@@ -137,9 +143,9 @@ class Manager:
     def _dispatch(self) -> None:
         """Hand a trial to every idle worker, unless the run is stopping: a worker that has been
         sent STOP must never get another trial. Callers run `_check_stop` first."""
-        while self.idle and self.stop_reason is None and (self.ready or self.driver.can_ask()):
+        while self.idle and self.stop_reason is None and self.driver.can_ask():
             worker = self.idle.pop(0)
-            info = self.ready.popleft() if self.ready else self._ask()
+            info = self._ask()
             self.driver.started(info, worker)
             self.endpoint.send(worker, Tag.TRIAL, TrialRequest.from_info(info).to_dict())
             self.running[worker] = info

@@ -113,7 +113,7 @@ def placement(config):
 
 def stragglers(config):
     """Half the configurations are slow, so later trials finish before earlier ones."""
-    time.sleep(0.8 if config["x"] < 2.5 else 0.05)
+    time.sleep(1.5 if config["x"] < 2.5 else 0.05)
     return quadratic(config)
 
 
