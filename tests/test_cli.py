@@ -106,18 +106,18 @@ def test_sigterm_stops_with_3_and_resume_completes(tmp_path):
 
 
 def test_stops_a_margin_before_the_job_end_time_and_resumes(tmp_path):
-    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=30, job_end_margin=60)
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=60, job_end_margin=60)
     run_dir = tmp_path / "out" / "t" / "0"
-    env = {**os.environ, "MPISMAC_JOB_END_TIME": str(time.time() + 62.5)}  # 2.5 s of this job are usable
+    env = {**os.environ, "MPISMAC_JOB_END_TIME": str(time.time() + 66)}  # 6 s of this job are usable
     started = time.monotonic()
     proc = run_cli(str(path), "--quiet", env=env)
     assert proc.returncode == 3, proc.stderr
-    assert "stopped by job_end_time" in proc.stdout and 2.0 < time.monotonic() - started < 15
+    assert "stopped by job_end_time" in proc.stdout and 5.5 < time.monotonic() - started < 20
     first = _report(run_dir)
-    assert 2 <= first["trials"] < 30
+    assert 1 <= first["trials"] < 60
     proc = run_cli(str(path), "--quiet", "--set", "job_end_margin=5", env={**os.environ, "SLURM_JOB_END_TIME": "0"})
     assert proc.returncode == 0, proc.stderr  # no end time known (0): runs to n_trials
-    assert _report(run_dir)["trials"] == 30
+    assert _report(run_dir)["trials"] == 60
 
 
 def test_job_end_time_from_scontrol_of_older_slurm(tmp_path, monkeypatch):

@@ -127,3 +127,8 @@ def on_instances(config, seed: int = 0, instance: str | None = None):
 def brief(config):
     time.sleep(0.02)
     return quadratic(config)
+
+
+def slowish(config):
+    time.sleep(1.0)
+    return quadratic(config)
