@@ -13,6 +13,7 @@ Reproducible runs do neither: proposal k must see exactly the results before k â
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -29,6 +30,7 @@ from .signals import StopSignals
 
 log = logging.getLogger("mpismac")
 STOP_TIMEOUT_S = 30.0
+SWITCH_INTERVAL_S = 0.0005  # Python's thread switch interval while managing (restored after)
 
 
 class Manager:
@@ -61,6 +63,8 @@ class Manager:
         backoff = Backoff(0.0001, 0.001, factor=1.5)  # results can come at any moment: keep polling short
         if self.driver.n_finished:  # a resumed run: the model learns what earlier jobs found first
             self.driver.update_model()
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the helper thread holds the GIL 0.5 ms at most, not 5 ms
         try:
             while self.stop_reason is None:
                 message = self.endpoint.test()
@@ -80,6 +84,7 @@ class Manager:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
+            sys.setswitchinterval(switch)
         self._stop_workers()
         if self.error:
             raise UserError(self.error)
