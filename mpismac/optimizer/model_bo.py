@@ -28,6 +28,7 @@ RANDOM_FRACTION = 0.1
 N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
+PENDING_LENGTH = 0.02  # how far (per dimension, unit cube) the acquisition is lowered around a pending trial
 
 
 def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
@@ -126,7 +127,7 @@ class ModelBO:
         if len(pending):  # lower the acquisition near running trials: a batch spreads out
             pf = self._features(pending).astype(np.float64)
             d2 = ((feats.astype(np.float64)[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
-            length2 = (0.05**2) * self.space.dim
+            length2 = (PENDING_LENGTH**2) * self.space.dim
             score = score + np.log(np.maximum(-np.expm1(-d2 / length2), 1e-300))
         return score
 
