@@ -218,12 +218,13 @@ class Optimizer:
 
     def update_model(self) -> bool:
         """Refit the surrogate on everything told so far (may take a while); nothing to do when
-        no result was told since the last fit. True if it refit."""
+        no result was told since the last fit. True if a model was fit."""
         job = self.refit_job()
         if job is None:
             return False
+        fits = self.n_fits
         job()()
-        return True
+        return self.n_fits > fits
 
     def refit_job(self) -> Callable[[], Callable[[], None]] | None:
         """A refit for a runtime that fits off its dispatch path, None when nothing was told

@@ -120,6 +120,7 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
                           scenario.objectives) if scenario.psmac.input_dirs else None
     loop = _Loop(driver, executor, Exchange(comm, scenario.psmac.exchange_interval), foreign,
                  scenario.psmac.input_interval, signals, session if rank == 0 else None)
+    loop.refit()  # a resumed job (or one with runs of earlier ranks) starts from a model
     try:
         stopped_by = loop.run()
     finally:
@@ -184,7 +185,7 @@ class _Loop:
                     info, self.running = self.running, None
                     self.driver.finished(info, value)
                     self.exchange.outbox.append(run_dict(self.driver.rh, self.driver.rh.trials[info.trial_id]))
-                    self._refit()
+                    self.refit()
             elif self.stop_reason is None and flag == WORKING and self.driver.can_ask():
                 info = self.driver.ask()
                 self.driver.started(info, worker=self.driver.rank)
@@ -206,14 +207,14 @@ class _Loop:
             for run in runs:
                 self.driver.shared(run, f"rank{r}")
         if done.runs:
-            self._refit()
+            self.refit()
         if done.stopping:
             return self.stop_reason or next(reason for reason in done.reasons if reason)
         if done.all_done:
             return "n_trials"
         return None
 
-    def _refit(self) -> None:
+    def refit(self) -> None:
         started = time.time()
         if self.driver.update_model():
             rh = self.driver.rh
@@ -228,5 +229,5 @@ class _Loop:
         for source, run in runs:
             self.driver.shared(run, source)
         if runs:
-            self._refit()
+            self.refit()
 
