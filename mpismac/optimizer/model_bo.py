@@ -28,6 +28,7 @@ RANDOM_FRACTION = 0.1
 N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
+SINGLE = 0.0  # share of local-search neighbours that move one numeric hyperparameter only
 
 
 def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
@@ -129,7 +130,7 @@ class ModelBO:
         pools, pool_scores = [pool], [scores]
         for scale, n_each in LOCAL_ROUNDS:
             seeds = np.vstack([current, starts[: max(1, N_STARTS // 2)]])
-            neighbours = self.space.repair(self.space.perturb(seeds, n_each, scale, rng))
+            neighbours = self.space.repair(self.space.perturb(seeds, n_each, scale, rng, SINGLE))
             if not len(neighbours):
                 continue
             s = self._score(neighbours, pending)
