@@ -9,15 +9,17 @@ from sklearn.tree import DecisionTreeRegressor, ExtraTreeRegressor
 
 class Forest:
     """Predictive mean and variance of a cost (already transformed) from a forest of
-    scikit-learn regression trees. `extra`: extremely randomized trees (random split
-    thresholds), each on all the data; otherwise a random forest on bootstrap samples.
+    scikit-learn regression trees. `extra` (default): extremely randomized trees (a random
+    threshold per candidate feature), each on all the data unless `bootstrap`: their mean is
+    smoother than a random forest's and their spread grows with the distance to the data.
+    Otherwise (`extra=False, bootstrap=True`) SMAC's random forest.
 
     The trees are fitted one by one rather than through `RandomForestRegressor`: with ~100
     points the ensemble's per-tree bookkeeping (cloning, parameter checks) costs more than the
     fits themselves."""
 
-    def __init__(self, n_trees: int = 10, min_samples_leaf: int = 1, max_features: float = 1.0,
-                 extra: bool = False, bootstrap: bool = True):
+    def __init__(self, n_trees: int = 30, min_samples_leaf: int = 1, max_features: float = 1.0,
+                 extra: bool = True, bootstrap: bool = False):
         self.n_trees, self.min_samples_leaf, self.max_features = n_trees, min_samples_leaf, max_features
         self.extra, self.bootstrap = extra, bootstrap
         self._trees: list = []
