@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--mpismac", default="hpo,random")
     parser.add_argument("--smac", default="hpo,blackbox", help="SMAC3 facades to run beside ('' for none)")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--merge", action="append", default=[],
+                        help="add the raw results of an earlier --json run (same seeds and trials) as more columns")
     args = parser.parse_args()
     runners = [(f"mpismac {f}", run_mpismac, f) for f in args.mpismac.split(",") if f]
     runners += [(f"SMAC3 {f}", run_smac, f) for f in args.smac.split(",") if f]
@@ -82,24 +84,36 @@ def main() -> None:
             print(f"done {problem} {name}", file=sys.stderr, flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(raw))
+    for path in args.merge:
+        for problem, by_name in json.loads(Path(path).read_text()).items():
+            for name, results in by_name.items():
+                if problem in raw and name not in raw[problem]:
+                    raw[problem][name] = [tuple(r) for r in results]
+                    if name not in [r[0] for r in runners]:
+                        runners.append((name, None, ""))
     print(f"{args.trials} trials, {args.seeds} seeds; log10(regret) median [IQR]; optimizer CPU per trial\n")
     names = [r[0] for r in runners]
     print("| problem | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
-    medians: dict[str, list[float]] = {n: [] for n in names}
+    medians: dict[str, dict[str, float]] = {n: {} for n in names}
     for problem, by_name in raw.items():
         optimum = PROBLEMS[problem][2]
         cells = []
         for n in names:
+            if n not in by_name:
+                cells.append("")
+                continue
             regrets = np.log10(np.maximum(1e-6, np.array([b for b, _ in by_name[n]]) - optimum))
             q1, med, q3 = np.percentile(regrets, [25, 50, 75])
-            medians[n].append(med)
+            medians[n][problem] = med
             cpu = statistics.median(c for _, c in by_name[n])
             cells.append(f"{med:.2f} [{q1:.2f}, {q3:.2f}] {cpu * 1e3:.0f} ms")
         print(f"| {problem} | " + " | ".join(cells) + " |")
-    print("\ngeometric mean of median regret, relative to the first column:")
+    print("\ngeometric mean of median regret, relative to the first column (on the problems both ran):")
     for n in names:
-        print(f"  {n}: {10 ** (np.mean(medians[n]) - np.mean(medians[names[0]])):.3g}x")
+        both = [p for p in medians[n] if p in medians[names[0]]]
+        ratio = np.mean([medians[n][p] - medians[names[0]][p] for p in both]) if both else float("nan")
+        print(f"  {n}: {10 ** ratio:.3g}x over {len(both)} problems")
 
 
 if __name__ == "__main__":

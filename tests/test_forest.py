@@ -55,6 +55,32 @@ def test_perturbed_and_repaired_rows_are_valid_configurations():
     assert models == {"svm", "forest"}  # branches change, 'knn' stays forbidden
 
 
+def test_single_coordinate_neighbours_move_one_numeric_hyperparameter():
+    space = VectorSpace(ConfigurationSpace({f"x{i}": (0.0, 1.0) for i in range(5)}))
+    rows = np.full((4, 5), 0.5)
+    out = space.perturb(rows, 50, 0.05, np.random.default_rng(0), single=1.0)
+    assert np.all((out != 0.5).sum(axis=1) <= 1) and (out != 0.5).any()
+    both = space.perturb(rows, 50, 0.05, np.random.default_rng(0), single=0.0)
+    assert np.all((both != 0.5).sum(axis=1) == 5)
+
+
+def test_extra_trees_spread_is_zero_on_the_data_and_grows_away_from_it():
+    from mpismac.optimizer.surrogate import Forest
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3))
+    y = np.sin(6 * x[:, 0]) + x[:, 1]
+    forest = Forest()
+    forest.fit(x, y, seed=1)
+    mean, var = forest.predict(x)
+    assert np.allclose(mean, y, atol=1e-6) and np.allclose(var, 0, atol=1e-10)  # no bootstrap: interpolates
+    _, var_away = forest.predict(rng.random((200, 3)))
+    assert var_away.mean() > 1e-3
+    again = Forest()
+    again.fit(x, y, seed=1)
+    assert np.array_equal(again.predict(x[:5])[0], forest.predict(x[:5])[0])  # seeded
+
+
 def test_hpo_proposals_on_a_conditional_space_are_valid():
     cs = _conditional_space()
     opt = Optimizer(Scenario(configspace=cs, n_trials=40))

@@ -1,8 +1,9 @@
 """Model-based proposals: facade `hpo` (random forest) and facade `blackbox` (Gaussian process).
 
 After the initial design, each proposal maximizes log expected improvement of the model on
-log-scaled costs over random samples plus a local search (three rounds of shrinking steps)
-around the best observed points; a share of proposals is plain random to keep exploring.
+log-scaled costs over random samples plus a local search (three rounds of shrinking steps,
+half of them along one hyperparameter) around the best observed points; a share of
+proposals (RANDOM_FRACTION, 0 by default) can be plain random.
 Trials still running are accounted for by lowering the acquisition near them, so no refit is
 needed per proposal and the model update stays a separate step (`update_model`).
 """
@@ -24,11 +25,12 @@ from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
 
-RANDOM_FRACTION = 0.1
+RANDOM_FRACTION = 0.0  # share of plain random proposals (the 500 random candidates explore already)
 N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
 PENDING_LENGTH = 0.02  # how far (per dimension, unit cube) the acquisition is lowered around a pending trial
+SINGLE = 0.5  # share of local-search neighbours that move one numeric hyperparameter only
 
 
 def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
@@ -140,7 +142,7 @@ class ModelBO:
         pools, pool_scores = [pool], [scores]
         for scale, n_each in LOCAL_ROUNDS:
             seeds = np.vstack([current, starts[: max(1, N_STARTS // 2)]])
-            neighbours = self.space.repair(self.space.perturb(seeds, n_each, scale, rng))
+            neighbours = self.space.repair(self.space.perturb(seeds, n_each, scale, rng, SINGLE))
             if not len(neighbours):
                 continue
             s = self._score(neighbours, pending)

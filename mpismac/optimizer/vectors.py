@@ -45,9 +45,11 @@ class VectorSpace:
         configs = self.cs.sample_configuration(n) if n > 1 else [self.cs.sample_configuration()]
         return np.array([c.get_array() for c in configs]).reshape(n, self.dim)
 
-    def perturb(self, rows: np.ndarray, n_each: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+    def perturb(self, rows: np.ndarray, n_each: int, scale: float, rng: np.random.Generator,
+                single: float = 0.0) -> np.ndarray:
         """`n_each` neighbours of every row: Gaussian steps of std `scale` on numeric
-        hyperparameters, and on average one discrete hyperparameter changed per neighbour."""
+        hyperparameters, and on average one discrete hyperparameter changed per neighbour.
+        A share `single` of the neighbours steps along one numeric hyperparameter only."""
         base = np.repeat(rows, n_each, axis=0)
         m = len(base)
         fill = rng.random((m, self.dim))
@@ -55,6 +57,11 @@ class VectorSpace:
         out = np.where(np.isnan(base), fill, base)  # inactive now: a value in case it turns active
         steps = rng.normal(0.0, scale, (m, self.dim))
         num = np.where(self.numeric)[0]
+        if single > 0 and len(num) > 1:
+            one = rng.random(m) < single
+            keep = np.zeros((m, self.dim), dtype=bool)
+            keep[np.arange(m), num[rng.integers(len(num), size=m)]] = True
+            steps[one] = np.where(keep[one], steps[one], 0.0)
         out[:, num] = np.abs(out[:, num] + steps[:, num])  # reflect at 0 ...
         out[:, num] = 1.0 - np.abs(1.0 - out[:, num])  # ... and at 1
         disc = np.where(self.discrete)[0]
