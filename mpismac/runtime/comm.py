@@ -8,7 +8,9 @@ length backs off while nothing arrives.
 from __future__ import annotations
 
 import pickle
+import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from mpi4py import MPI
 
 from .protocol import Tag
 
+ABORT_GRACE_S = 0.5
 BUFFER_BYTES = 4 * 2**20  # the largest message; larger trial info is cut (see `fit`)
 
 
@@ -86,3 +89,15 @@ def fit(payload: dict[str, Any]) -> dict[str, Any]:
         return payload
     info = {"error": payload["info"].get("error", ""), "note": f"additional_info of {size} bytes was dropped"}
     return {**payload, "info": info}
+
+
+def abort_job(comm: MPI.Comm, what: str = "") -> None:
+    """End every rank after a failure inside mpismac on this one, saying where on stderr first.
+    mpiexec forwards output asynchronously: a moment's wait keeps the message from being lost
+    with the processes."""
+    sys.stderr.write(f"mpismac: internal error on rank {comm.Get_rank()} of {comm.Get_size()}{what}; "
+                     f"aborting the job\n{traceback.format_exc()}")
+    sys.stderr.flush()
+    time.sleep(ABORT_GRACE_S)
+    comm.Abort(1)
+

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +17,7 @@ from mpi4py import MPI
 from ..errors import ReportedElsewhere, UserError
 from ..scenario import Scenario
 from ..target import TargetSpec
+from .comm import abort_job
 from .driver import Driver
 from .manager import Manager
 from .placement import local_index, trial_variables
@@ -41,10 +40,7 @@ def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: M
     except UserError:
         raise
     except BaseException:
-        sys.stderr.write(f"mpismac: internal error on rank {comm.Get_rank()} of {comm.Get_size()}; "
-                         f"aborting the job\n{traceback.format_exc()}")
-        sys.stderr.flush()
-        comm.Abort(1)
+        abort_job(comm)
         raise
 
 

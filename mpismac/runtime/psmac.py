@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +30,7 @@ from ..scenario import Scenario
 from ..space import configspace_to_json
 from ..target import TargetSpec
 from ..trial import TrialInfo
+from .comm import abort_job
 from .driver import Driver
 from .exchange import DONE, STOPPING, WORKING, Exchange, Round
 from .placement import local_index, trial_variables
@@ -63,10 +62,7 @@ def run_psmac(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm:
     except UserError:
         raise
     except BaseException:
-        sys.stderr.write(f"mpismac: internal error on rank {comm.Get_rank()} of {comm.Get_size()} (psmac); "
-                         f"aborting the job\n{traceback.format_exc()}")
-        sys.stderr.flush()
-        comm.Abort(1)
+        abort_job(comm, " (psmac)")
         raise
 
 
