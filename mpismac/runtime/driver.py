@@ -10,6 +10,7 @@ import logging
 import time
 
 from ..optimizer import Optimizer
+from ..runhistory.replay import model_record
 from ..runhistory.runhistory import TrajectoryEntry
 from ..scenario import Scenario
 from ..trial import Status, TrialInfo, TrialValue
@@ -173,6 +174,10 @@ class Driver:
 
     def update_model(self) -> bool:
         return self.optimizer.update_model()
+
+    def model_updated(self, started: float) -> None:
+        """Write down a refit (from `started` to now) and what it learned from: counters, O(1)."""
+        self.recorder.note(model_record(self.n_finished, self.rh.n_shared, started))
 
     def checkpoint(self, final: bool = False) -> None:
         self.recorder.checkpoint(self.optimizer.state(), self.clock.walltime, self.clock.cputime,

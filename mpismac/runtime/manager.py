@@ -21,7 +21,6 @@ from mpi4py import MPI
 
 from ..errors import UserError
 from ..execution import TrialRequest
-from ..runhistory.replay import model_record
 from ..trial import TrialInfo
 from .comm import Backoff, Endpoint
 from .driver import Driver
@@ -122,9 +121,7 @@ class Manager:
         done()  # the model or the proposal, put in place in this thread
         self._job = None
         if self._job_kind == "refit":
-            rh = self.driver.rh
-            self.driver.recorder.note(model_record(len(rh.finished()) - rh.n_shared, rh.n_shared,
-                                                   self._job_started))
+            self.driver.model_updated(self._job_started)
 
     def _ask(self) -> TrialInfo:
         """The next trial now. Without a prepared proposal the helper's proposal in the making is

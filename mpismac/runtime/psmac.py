@@ -24,7 +24,7 @@ from mpi4py import MPI
 from ..errors import ReportedElsewhere, UserError
 from ..execution import TrialRequest, make_executor
 from ..runhistory.folder import LOGS, load_run, parts
-from ..runhistory.replay import exchange_record, model_record
+from ..runhistory.replay import exchange_record
 from ..runhistory.shared import ForeignRuns, own_finished, run_dict
 from ..scenario import Scenario
 from ..space import configspace_to_json
@@ -213,9 +213,7 @@ class _Loop:
     def refit(self) -> None:
         started = time.time()
         if self.driver.update_model():
-            rh = self.driver.rh
-            n_finished = len(rh.finished())
-            self.driver.recorder.note(model_record(n_finished - rh.n_shared, rh.n_shared, started))
+            self.driver.model_updated(started)
 
     def _read_inputs(self) -> None:
         if self.foreign is None or time.monotonic() < self._next_input:

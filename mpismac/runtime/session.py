@@ -65,28 +65,25 @@ class Session:
             self.lock.acquire()
 
     def _resume_or_start(self) -> tuple[ReplayState, int | None]:
+        """This session's state: new, or read back (a pSMAC rank new to the run starts new). The
+        primary session checks the scenario first and writes it down last."""
         path = self.dir / SCENARIO
-        empty = ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives))
-        if self.primary and not path.exists():
-            path.write_text(self.scenario.to_yaml())
-            return empty, None
-        if self.primary:
+        state, journal_end = ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
+        exists = path.exists()
+        if self.primary and exists:
             self._check_scenario(path)
-        if self.part and not (self.dir / journal_name(self.part)).exists():
-            if self.primary:
-                path.write_text(self.scenario.to_yaml())
-            return empty, None  # a rank new to this pSMAC run
-        loaded = load_run(self.dir, self.part)
-        started = loaded.state.runhistory.n_own
-        if self.scenario.n_trials < started:
-            raise UserError(f"{self.dir} already holds {started} trials: n_trials ({self.scenario.n_trials}) "
-                            "may grow on resume, not shrink below that")
+        if exists and (not self.part or (self.dir / journal_name(self.part)).exists()):
+            loaded = load_run(self.dir, self.part)
+            rh = loaded.state.runhistory
+            if self.scenario.n_trials < rh.n_own:
+                raise UserError(f"{self.dir} already holds {rh.n_own} trials: n_trials ({self.scenario.n_trials}) "
+                                "may grow on resume, not shrink below that")
+            log.info("resuming %s%s: %d trials finished, %d to run again", self.dir,
+                     f" ({self.part})" if self.part else "", len(rh.finished()) - rh.n_shared, len(rh.running()))
+            state, journal_end = loaded.state, loaded.journal_end
         if self.primary:
             path.write_text(self.scenario.to_yaml())  # the keys of RESUMABLE_CHANGES may differ
-        rh = loaded.state.runhistory
-        log.info("resuming %s%s: %d trials finished, %d to run again", self.dir,
-                 f" ({self.part})" if self.part else "", len(rh.finished()) - rh.n_shared, len(rh.running()))
-        return loaded.state, loaded.journal_end
+        return state, journal_end
 
     def _check_scenario(self, path: Path) -> None:
         """Refuse to resume a different scenario (the keys of RESUMABLE_CHANGES may differ)."""
