@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,24 @@ REPO = Path(__file__).parent.parent
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 needs_mpiexec = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to this Python "
                                    "(install the 'mpich' extra: pip install -e '.[mpich]')")
+
+
+def start_mpi(n: int, scenario: Path) -> subprocess.Popen:
+    """`mpiexec -n N python -m mpismac SCENARIO --quiet`, left running."""
+    return subprocess.Popen([str(MPIEXEC), "-n", str(n), sys.executable, "-m", "mpismac", str(scenario), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def terminate_ranks(proc: subprocess.Popen, scenario: Path, times: int = 2) -> tuple[str, str, float]:
+    """SIGTERM to every rank of the job started on `scenario` (`times` over, as SLURM does);
+    returns its stdout, stderr and the seconds from the signal to the job's exit."""
+    pids = subprocess.run(["pgrep", "-f", f"mpismac {scenario}"], capture_output=True, text=True).stdout.split()
+    sent = time.monotonic()
+    for pid in (int(p) for p in pids if int(p) != proc.pid):
+        for _ in range(times):
+            os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    return out, err, time.monotonic() - sent
 
 
 def mpirun(n: int, *args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:

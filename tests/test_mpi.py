@@ -17,7 +17,7 @@ import pytest
 from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run
 
-from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec, process_gone
+from .conftest import DATA, REPO, figure, mpirun, needs_mpiexec, process_gone, start_mpi, terminate_ranks
 
 pytestmark = needs_mpiexec
 
@@ -90,24 +90,16 @@ def _trial_processes_writing_to(folder: Path) -> set[int]:
 def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path):
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=80)  # long enough for a slow reader
     journal = tmp_path / "out" / "t" / "0" / "journal.jsonl"
-    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_mpi(4, path)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count('"op":"end"') < 6):
         time.sleep(0.05)
-    ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
-    ranks = [int(p) for p in ranks if int(p) != proc.pid]
     live = subprocess.run([sys.executable, "-m", "mpismac", "report", str(journal.parent), "--json"],
                           capture_output=True, text=True, timeout=60)  # a reader while the job writes
     assert live.returncode == 0, live.stderr
     live = json.loads(live.stdout)
     assert live["running_job"] is not None and live["trials"] >= 6 and live["status"]["RUNNING"] >= 1, live
-    sent = time.monotonic()
-    for pid in ranks:  # as SLURM does: TERM to every rank, twice
-        os.kill(pid, signal.SIGTERM)
-        os.kill(pid, signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    took = time.monotonic() - sent
+    out, err, took = terminate_ranks(proc, path)
     assert proc.returncode == 3, err
     assert took < 5.0, took
     figure(f"mpiexec -n 4: SIGTERM twice to every rank -> every rank exited 3 in {took:.2f} s")
@@ -191,8 +183,7 @@ def _rank0_pid(path: Path) -> int | None:
 def test_ctrl_c_during_start_up_ends_every_rank(tmp_path, delay):
     """An interrupt while rank 0 is still importing must not leave the other ranks waiting."""
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=50)
-    proc = subprocess.Popen([str(MPIEXEC), "-n", "3", sys.executable, "-m", "mpismac", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_mpi(3, path)
     time.sleep(delay)
     deadline = time.monotonic() + 5
     while (pid := _rank0_pid(path)) is None and time.monotonic() < deadline:
@@ -267,15 +258,11 @@ def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:stragglers", n_trials=30, reproducible="true",
                      reproducible_lag=4)
     journal = tmp_path / "out" / "t" / "0" / "journal.jsonl"
-    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_mpi(4, path)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not _straggler_running(journal, min_ends=8):
         time.sleep(0.02)
-    ranks = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
-    for pid in (int(p) for p in ranks if int(p) != proc.pid):
-        os.kill(pid, signal.SIGTERM)
-    proc.communicate(timeout=30)
+    terminate_ranks(proc, path, times=1)
     assert proc.returncode == 3
     assert any(r.status.name == "RUNNING" for r in _trials(tmp_path).values())
     proc = mpirun(4, "-m", "mpismac", str(path), "--quiet", timeout=120)

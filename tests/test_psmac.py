@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from csv import DictReader
@@ -20,7 +16,7 @@ from mpismac.runhistory.journal import encode
 from mpismac.runtime.psmac import split_budget
 from mpismac.scenario import Scenario
 
-from .conftest import DATA, MPIEXEC, REPO, figure, mpirun, needs_mpiexec, run_cli
+from .conftest import DATA, REPO, figure, mpirun, needs_mpiexec, run_cli, start_mpi, terminate_ranks
 
 pytestmark = needs_mpiexec
 
@@ -88,11 +84,6 @@ def test_ranks_share_runs_which_feed_models_and_races(tmp_path):
            f"{models[-1][0]} own + {models[-1][1]} shared runs")
 
 
-def _ranks_of(path: Path, proc: subprocess.Popen) -> list[int]:
-    pids = subprocess.run(["pgrep", "-f", f"mpismac {path}"], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in pids if int(p) != proc.pid]
-
-
 def _ended_and_running(run_dir: Path, ended: int) -> bool:
     """At least `ended` trials ended, and one started within the last 0.5 s (it runs 1 s)."""
     from mpismac.runhistory.journal import read_journal
@@ -105,17 +96,11 @@ def _ended_and_running(run_dir: Path, ended: int) -> bool:
 def test_sigterm_stops_every_rank_and_a_resume_on_fewer_ranks_completes_the_budget(tmp_path):
     path = _scenario(tmp_path, n_trials=32, target=f"{DATA / 'targets.py'}:slowish")  # 1 s trials
     run_dir = tmp_path / "out" / "t" / "0"
-    proc = subprocess.Popen([str(MPIEXEC), "-n", "4", sys.executable, "-m", "mpismac", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_mpi(4, path)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not _ended_and_running(run_dir, 8):
         time.sleep(0.05)
-    sent = time.monotonic()
-    for pid in _ranks_of(path, proc):  # as SLURM does: TERM to every rank, twice
-        os.kill(pid, signal.SIGTERM)
-        os.kill(pid, signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    took = time.monotonic() - sent
+    out, err, took = terminate_ranks(proc, path)
     assert proc.returncode == 3, err
     assert took < 5.0, took
     figure(f"psmac mpiexec -n 4: SIGTERM twice to every rank -> every rank exited 3 in {took:.2f} s")
@@ -143,9 +128,7 @@ def test_two_jobs_share_through_their_run_folders(tmp_path):
     paths = {name: _scenario(tmp_path, name=name, n_trials=24, **{"psmac": (
         "{input_dirs: ['out/*/0', 'out/junk'], input_interval: 0.3, exchange_interval: 0.3}")})
         for name in ("a", "b")}
-    procs = {name: subprocess.Popen([str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpismac", str(path),
-                                     "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name, path in paths.items()}
+    procs = {name: start_mpi(2, path) for name, path in paths.items()}
     for proc in procs.values():
         out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err
