@@ -164,3 +164,27 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
     blind = [opt._proposer.propose(index + k, np.empty((0, 2)))[0] for k in range(5)]
     alone = _min_distance([Configuration(space, values=v).get_array() for v in blind])
     assert jointly > 0.01 and jointly > 10 * alone, (jointly, alone)
+
+
+def test_a_proposal_from_the_latest_model_replaces_an_older_one(space):
+    """Prepared proposals made before the last refit give way to fresh ones (same count), and
+    `ask` hands out a fresh one first: a worker gets a proposal that knows the latest results."""
+    opt = Optimizer(Scenario(configspace=space, facade="hpo", deterministic=True, n_trials=60), auto_update=False)
+    for _ in range(20):
+        info = opt.ask()
+        opt.tell(info, _branin(info.config))
+        opt.update_model()
+    running = opt.ask()
+    for _ in range(3):
+        opt.propose_job()()()
+    assert (opt.n_prepared, opt.n_fresh) == (3, 3)
+    opt.tell(running, _branin(running.config))
+    assert opt.update_model()
+    assert (opt.n_prepared, opt.n_fresh) == (3, 0)
+    job = opt.propose_job()
+    keep = job()
+    keep()
+    fresh = opt._prepared[-1].values
+    assert (opt.n_prepared, opt.n_fresh) == (3, 1)
+    assert opt.ask().config == fresh
+    assert (opt.n_prepared, opt.n_fresh) == (2, 0)

@@ -9,7 +9,7 @@ import copy
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from ConfigSpace import Configuration
@@ -48,6 +48,15 @@ class Proposer(Protocol):
 
     def install(self, fitted: Any) -> None:
         """... and putting it in place (here again)."""
+
+
+class _Prepared(NamedTuple):
+    """A proposal made ahead, with its vector and the model (`n_fits`) it was made from."""
+
+    values: dict[str, Any]
+    origin: str
+    row: np.ndarray
+    model: int
 
 
 class RandomSearch:
@@ -114,7 +123,7 @@ class Optimizer:
         self._next_trial_id = max(int(state.get("next_trial_id", 0)), known)
         self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"), pairs_seed)
         self._pending: dict[int, TrialInfo] = {}
-        self._prepared: deque[tuple[dict[str, Any], str, np.ndarray]] = deque()  # see `propose_job`
+        self._prepared: list[_Prepared] = []  # see `propose_job`
         # Trials that were running when the last job stopped run again first, under their own ids.
         self._requeue = deque(r.trial_id for r in self.runhistory.running())
 
@@ -138,7 +147,9 @@ class Optimizer:
 
     def _new_challenger(self) -> tuple[int, int]:
         if self._prepared:
-            values, origin, _ = self._prepared.popleft()
+            newest = max(p.model for p in self._prepared)  # the first made from the newest model
+            values, origin, _, _ = self._prepared.pop(next(i for i, p in enumerate(self._prepared)
+                                                           if p.model == newest))
         else:
             if self.auto_update:
                 self.update_model()
@@ -189,7 +200,7 @@ class Optimizer:
         """Vectors of the trials pending and of the proposals prepared: what a new proposal
         keeps away from."""
         rows = [self.runhistory.vector(p.config_id) for p in self._pending.values()]
-        rows += [row for _, _, row in self._prepared]
+        rows += [p.row for p in self._prepared]
         return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
 
     def propose_job(self) -> Callable[[], Callable[[], None]]:
@@ -197,8 +208,10 @@ class Optimizer:
         in any thread (one at a time); it returns `keep`, to call in the asking thread, which
         holds the proposal for the next `ask` that needs a new configuration. Each accounts for
         the trials pending and the proposals prepared when it was started (a queue diversified
-        jointly)."""
-        index, rows = self._n_proposals, self._pending_rows()
+        jointly). A proposal made from an older model than the current one gives way: `keep`
+        drops the oldest such proposal, so that a worker gets one made from the latest results
+        whenever the helper keeps up, and an older one (still instantly) when it does not."""
+        index, rows, model = self._n_proposals, self._pending_rows(), self.n_fits
         self._n_proposals += 1
 
         def run() -> Callable[[], None]:
@@ -206,7 +219,10 @@ class Optimizer:
 
             def keep() -> None:
                 row = Configuration(self.scenario.configspace, values=values).get_array()
-                self._prepared.append((values, origin, row))
+                stale = [i for i, p in enumerate(self._prepared) if p.model < self.n_fits]
+                if stale and model == self.n_fits:
+                    del self._prepared[stale[0]]
+                self._prepared.append(_Prepared(values, origin, row, model))
 
             return keep
 
@@ -215,6 +231,11 @@ class Optimizer:
     @property
     def n_prepared(self) -> int:
         return len(self._prepared)
+
+    @property
+    def n_fresh(self) -> int:
+        """Prepared proposals made from the current model."""
+        return sum(p.model == self.n_fits for p in self._prepared)
 
     def update_model(self) -> bool:
         """Refit the surrogate on everything told so far (may take a while); nothing to do when

@@ -91,8 +91,9 @@ class Manager:
 
     def _helper(self) -> bool:
         """Take the helper thread's finished job and give it the next: a proposal while fewer
-        than `n_prepared` are ready (the first model first), otherwise a refit when results came
-        in since the last one began; the two take turns when both are due. True if it did either."""
+        than `n_prepared` are ready from the current model (a fresh one replaces one made from
+        an older model; the first model first), otherwise a refit when results came in since
+        the last one began; the two take turns when both are due. True if it did either."""
         if not self.ahead:
             return False
         if self._job is not None:
@@ -101,8 +102,9 @@ class Manager:
             self._finish_job()
             return True
         opt = self.driver.optimizer
-        want_proposal = opt.n_prepared < self.n_prepared and self.driver.can_ask(ahead=opt.n_prepared) \
-            and not opt.needs_first_model
+        replaces = opt.n_prepared > opt.n_fresh  # the new one takes an older one's place
+        want_proposal = opt.n_fresh < self.n_prepared and not opt.needs_first_model \
+            and self.driver.can_ask(ahead=opt.n_prepared - replaces)
         refit = None if (want_proposal and self._job_kind == "refit") else opt.refit_job()
         if refit is not None:
             self._start_job("refit", refit)
