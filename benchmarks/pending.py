@@ -39,7 +39,7 @@ def run(seed: int, k: int, aware: bool, n_trials: int) -> dict:
                     auto_update=False)
     if not aware:
         propose = opt._proposer.propose
-        opt._proposer.propose = lambda index, rows: propose(index, rows[:0])
+        opt._proposer.propose = lambda index, rows, count=1: propose(index, rows[:0], count)
     rng = np.random.default_rng(seed)
     running: list = []
     started = 0

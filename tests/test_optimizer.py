@@ -161,14 +161,22 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
     jointly = _min_distance(rows)
     # the same proposals made blind to one another all go for the same spot of the model
     index = opt.state()["n_proposals"]
-    blind = [opt._proposer.propose(index + k, np.empty((0, 2)))[0] for k in range(5)]
+    blind = [opt._proposer.propose(index + k, np.empty((0, 2)))[0][0] for k in range(5)]
     alone = _min_distance([Configuration(space, values=v).get_array() for v in blind])
     assert jointly > 0.01 and jointly > 10 * alone, (jointly, alone)
+    # made in one job, from one acquisition search (what the manager does to refill its queue)
+    opt.propose_job(count=5)()()
+    assert opt.n_prepared == 5
+    batch = [opt.ask() for _ in range(5)]
+    assert len({i.config_id for i in batch}) == 5 and all(i.origin == "acquisition" for i in batch)
+    rows = [Configuration(space, values=i.config).get_array() for i in pending + prepared + batch]
+    assert _min_distance(rows) > 0.01 and _min_distance(rows) > 10 * alone, (_min_distance(rows), alone)
 
 
 def test_a_proposal_from_the_latest_model_replaces_an_older_one(space):
-    """Prepared proposals made before the last refit give way to fresh ones (same count), and
-    `ask` hands out a fresh one first: a worker gets a proposal that knows the latest results."""
+    """Prepared proposals made before the last refit give way to fresh ones when the queue is
+    full, and `ask` hands out a fresh one first: a worker gets a proposal that knows the latest
+    results. A queue that workers drain keeps its stale proposals and grows again."""
     opt = Optimizer(Scenario(configspace=space, facade="hpo", deterministic=True, n_trials=60), auto_update=False)
     for _ in range(20):
         info = opt.ask()
@@ -176,15 +184,15 @@ def test_a_proposal_from_the_latest_model_replaces_an_older_one(space):
         opt.update_model()
     running = opt.ask()
     for _ in range(3):
-        opt.propose_job()()()
+        opt.propose_job(keep_at_most=3)()()
     assert (opt.n_prepared, opt.n_fresh) == (3, 3)
     opt.tell(running, _branin(running.config))
     assert opt.update_model()
     assert (opt.n_prepared, opt.n_fresh) == (3, 0)
-    job = opt.propose_job()
-    keep = job()
-    keep()
+    opt.propose_job(keep_at_most=3)()()
     fresh = opt._prepared[-1].values
     assert (opt.n_prepared, opt.n_fresh) == (3, 1)
     assert opt.ask().config == fresh
     assert (opt.n_prepared, opt.n_fresh) == (2, 0)
+    opt.propose_job(keep_at_most=3)()()  # room in the queue: nothing dropped
+    assert (opt.n_prepared, opt.n_fresh) == (3, 1)

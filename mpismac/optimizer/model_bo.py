@@ -3,7 +3,9 @@
 After the initial design, each proposal maximizes log expected improvement of the model on
 log-scaled costs over random samples plus a local search (three rounds of shrinking steps,
 half of them along one hyperparameter) around the best observed points; a share of
-proposals (RANDOM_FRACTION, 0 by default) can be plain random.
+proposals (RANDOM_FRACTION, 0 by default) can be plain random. Several proposals at once
+come from one such search: the best candidate, then the best with the acquisition lowered
+around it, and so on.
 Trials still running are accounted for by lowering the acquisition near them, so no refit is
 needed per proposal and the model update stays a separate step (`update_model`).
 """
@@ -108,18 +110,36 @@ class ModelBO:
     def _features(self, rows: np.ndarray) -> np.ndarray:
         return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)
 
-    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
-        """Configuration `index`, kept away from the `pending_rows` (vectors of the trials
-        running and of the proposals made but not run yet). Reads the model, never changes it."""
-        if index < len(self._initial):
-            return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
-        rng = generator(self.seed, "propose", index)
-        if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
-            return self.space.to_values(self.space.sample(1, derived_int(self.seed, "random", index))[0]), "random"
-        row = self._maximize(rng, derived_int(self.seed, "candidates", index), pending_rows)
-        return self.space.to_values(row), "acquisition"
+    def propose(self, index: int, pending_rows: np.ndarray, count: int = 1) -> list[tuple[dict[str, Any], str]]:
+        """Configurations `index` .. `index + count - 1`, kept away from the `pending_rows`
+        (vectors of the trials running and of the proposals made but not run yet) and from one
+        another. Reads the model, never changes it."""
+        out: list[tuple[dict[str, Any], str]] = []
+        while len(out) < count and index + len(out) < len(self._initial):
+            i = index + len(out)
+            out.append((self._initial[i], "default" if i == 0 and self._default_first else "sobol"))
+        first = index + len(out)
+        rng = generator(self.seed, "propose", first)
+        n_model = 0
+        for i in range(first, index + count):
+            if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
+                row = self.space.sample(1, derived_int(self.seed, "random", i))[0]
+                out.append((self.space.to_values(row), "random"))
+            else:
+                n_model += 1
+        if n_model:
+            rows = self._maximize(rng, derived_int(self.seed, "candidates", first), pending_rows, n_model)
+            out += [(self.space.to_values(row), "acquisition") for row in rows]
+        return out
 
     # -- acquisition maximization -------------------------------------------------------------------
+
+    def _penalty(self, feats: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """log of how far each row is from the nearest of `others` (features), in (-690, 0]:
+        near 0 beyond a few PENDING_LENGTHs, very low on top of one."""
+        d2 = ((feats.astype(np.float64)[:, None, :] - others.astype(np.float64)[None, :, :]) ** 2).sum(axis=2)
+        length2 = (PENDING_LENGTH**2) * self.space.dim
+        return np.log(np.maximum(-np.expm1(-d2.min(axis=1) / length2), 1e-300))
 
     def _score(self, rows: np.ndarray, pending: np.ndarray) -> np.ndarray:
         feats = self._features(rows)
@@ -127,13 +147,12 @@ class ModelBO:
         floor = 1e-3 * float(np.std(self._y)) + 1e-9
         score = log_ei(mean, np.sqrt(var) + floor, float(self._y.min()))
         if len(pending):  # lower the acquisition near running trials: a batch spreads out
-            pf = self._features(pending).astype(np.float64)
-            d2 = ((feats.astype(np.float64)[:, None, :] - pf[None, :, :]) ** 2).sum(axis=2).min(axis=1)
-            length2 = (PENDING_LENGTH**2) * self.space.dim
-            score = score + np.log(np.maximum(-np.expm1(-d2 / length2), 1e-300))
+            score = score + self._penalty(feats, self._features(pending))
         return score
 
-    def _maximize(self, rng: np.random.Generator, sample_seed: int, pending: np.ndarray) -> np.ndarray:
+    def _maximize(self, rng: np.random.Generator, sample_seed: int, pending: np.ndarray, count: int) -> np.ndarray:
+        """`count` rows: the best of random samples and of a local search from the best points,
+        then (count > 1) the best again with the acquisition lowered around the rows chosen."""
         random_rows = self.space.sample(N_RANDOM, sample_seed)
         starts = self._x[np.argsort(self._y)[:N_STARTS]]
         pool = np.vstack([random_rows, starts])
@@ -153,8 +172,17 @@ class ModelBO:
             current = both[np.argsort(-both_scores)[:N_STARTS]]
         rows = np.vstack(pools)
         scores = np.concatenate(pool_scores)
+        feats = self._features(rows)
         seen = {r.tobytes() for r in np.round(self._features(self._x), 9)}
-        for i in np.argsort(-scores):
-            if np.round(self._features(rows[i : i + 1]), 9)[0].tobytes() not in seen and math.isfinite(scores[i]):
-                return rows[i]
-        return random_rows[0]
+        scores[[r.tobytes() in seen for r in np.round(feats, 9)]] = -np.inf  # never a configuration run before
+        chosen: list[np.ndarray] = []
+        for k in range(count):
+            best = int(np.argmax(scores))
+            if not math.isfinite(scores[best]):  # nothing left: random rows
+                chosen.append(random_rows[k % len(random_rows)])
+                continue
+            chosen.append(rows[best])
+            scores[best] = -np.inf
+            if k + 1 < count:
+                scores = scores + self._penalty(feats, feats[best : best + 1])
+        return np.array(chosen)

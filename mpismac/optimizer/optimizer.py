@@ -36,8 +36,9 @@ class Incumbent:
 class Proposer(Protocol):
     """A facade's way of choosing the next configuration."""
 
-    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
-        ...
+    def propose(self, index: int, pending_rows: np.ndarray, count: int = 1) -> list[tuple[dict[str, Any], str]]:
+        """Configurations `index` .. `index + count - 1` (values, origin), kept away from the
+        `pending_rows` and from one another."""
 
     def training_set(self, runhistory: RunHistory) -> Any:
         """A refit in three steps, so that it can run in another thread: the data (None: nothing
@@ -69,7 +70,10 @@ class RandomSearch:
         self._initial = initial_design(self._cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
 
-    def propose(self, index: int, pending_rows: np.ndarray) -> tuple[dict[str, Any], str]:
+    def propose(self, index: int, pending_rows: np.ndarray, count: int = 1) -> list[tuple[dict[str, Any], str]]:
+        return [self._one(i) for i in range(index, index + count)]
+
+    def _one(self, index: int) -> tuple[dict[str, Any], str]:
         if index < len(self._initial):
             return self._initial[index], "default" if index == 0 and self._default_first else "sobol"
         self._cs.seed(derived_int(self._seed, "random", index))
@@ -154,7 +158,7 @@ class Optimizer:
             if self.auto_update:
                 self.update_model()
             index = self._n_proposals
-            values, origin = self._proposer.propose(index, self._pending_rows())
+            values, origin = self._proposer.propose(index, self._pending_rows())[0]
             self._n_proposals += 1
         config_id, _ = self.runhistory.add_config(values, origin)
         if self._intensifier.knows(config_id):  # proposed again (a small space): its next pair
@@ -203,26 +207,28 @@ class Optimizer:
         rows += [p.row for p in self._prepared]
         return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
 
-    def propose_job(self) -> Callable[[], Callable[[], None]]:
-        """The next new configuration, proposed off the asking thread: call the returned `run`
-        in any thread (one at a time); it returns `keep`, to call in the asking thread, which
-        holds the proposal for the next `ask` that needs a new configuration. Each accounts for
-        the trials pending and the proposals prepared when it was started (a queue diversified
-        jointly). A proposal made from an older model than the current one gives way: `keep`
-        drops the oldest such proposal, so that a worker gets one made from the latest results
-        whenever the helper keeps up, and an older one (still instantly) when it does not."""
+    def propose_job(self, keep_at_most: int | None = None, count: int = 1) -> Callable[[], Callable[[], None]]:
+        """The next `count` new configurations, proposed off the asking thread: call the
+        returned `run` in any thread (one at a time); it returns `keep`, to call in the asking
+        thread, which holds them for the next `ask`s that need a new configuration. They
+        account for the trials pending and the proposals prepared when the job was made, and
+        for one another (a queue diversified jointly). With more than `keep_at_most` prepared,
+        `keep` drops the oldest made from an older model than the current: fresh proposals
+        take stale ones' places when the queue is full, and add to it when workers drain it."""
         index, rows, model = self._n_proposals, self._pending_rows(), self.n_fits
-        self._n_proposals += 1
+        self._n_proposals += count
 
         def run() -> Callable[[], None]:
-            values, origin = self._proposer.propose(index, rows)
+            proposals = self._proposer.propose(index, rows, count)
 
             def keep() -> None:
-                row = Configuration(self.scenario.configspace, values=values).get_array()
+                for values, origin in proposals:
+                    row = Configuration(self.scenario.configspace, values=values).get_array()
+                    self._prepared.append(_Prepared(values, origin, row, model))
                 stale = [i for i, p in enumerate(self._prepared) if p.model < self.n_fits]
-                if stale and model == self.n_fits:
-                    del self._prepared[stale[0]]
-                self._prepared.append(_Prepared(values, origin, row, model))
+                excess = len(self._prepared) - keep_at_most if keep_at_most is not None else 0
+                for i in reversed(stale[:max(0, excess)]):
+                    del self._prepared[i]
 
             return keep
 

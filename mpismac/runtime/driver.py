@@ -82,6 +82,13 @@ class Driver:
         """Every trial of `n_trials` has been started and none waits to run again."""
         return self.optimizer.n_requeued == 0 and self.rh.n_own >= self.scenario.n_trials
 
+    def room(self, ahead: int = 0) -> int:
+        """How many new configurations the budget still allows, `ahead` proposals made and not
+        started yet (none while trials cut short before wait to run again)."""
+        if self.optimizer.n_requeued > 0:
+            return 0
+        return max(0, self.scenario.n_trials - self.rh.n_own - ahead)
+
     def can_ask(self, ahead: int = 0) -> bool:
         """Whether another trial may be proposed now: the budget allows it (re-queued trials
         always run; `ahead` trials were asked and not started yet) and, in reproducible mode,

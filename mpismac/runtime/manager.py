@@ -29,6 +29,7 @@ from .signals import StopSignals
 
 log = logging.getLogger("mpismac")
 STOP_TIMEOUT_S = 30.0
+MAX_PREPARED = 32  # proposals kept ready at most (made several at a time: cheap)
 SWITCH_INTERVAL_S = 0.0005  # Python's thread switch interval while managing (restored after)
 
 
@@ -46,7 +47,7 @@ class Manager:
         self.busy_seconds = 0.0
         self._started = time.monotonic()
         self.ahead = not driver.scenario.reproducible  # slow work in the helper thread
-        self.n_prepared = max(1, min(len(self.workers), 8))  # proposals kept ready: a wave of results
+        self.n_prepared = max(1, min(len(self.workers), MAX_PREPARED))  # kept ready: a wave of results
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="mpismac-model") if self.ahead else None
         self._job: Future | None = None
         self._job_kind = ""
@@ -93,7 +94,9 @@ class Manager:
         """Take the helper thread's finished job and give it the next: a proposal while fewer
         than `n_prepared` are ready from the current model (a fresh one replaces one made from
         an older model; the first model first), otherwise a refit when results came in since
-        the last one began; the two take turns when both are due. True if it did either."""
+        the last one began; the two take turns when both are due, except that a queue less
+        than half full is refilled before the next refit (many workers, short trials: the model
+        is refit less often, and no worker waits). True if it did either."""
         if not self.ahead:
             return False
         if self._job is not None:
@@ -102,14 +105,15 @@ class Manager:
             self._finish_job()
             return True
         opt = self.driver.optimizer
-        replaces = opt.n_prepared > opt.n_fresh  # the new one takes an older one's place
-        want_proposal = opt.n_fresh < self.n_prepared and not opt.needs_first_model \
-            and self.driver.can_ask(ahead=opt.n_prepared - replaces)
-        refit = None if (want_proposal and self._job_kind == "refit") else opt.refit_job()
+        stale = opt.n_prepared - opt.n_fresh  # made from an older model: fresh ones take their place
+        count = min(self.n_prepared - opt.n_fresh, self.driver.room(ahead=opt.n_prepared - stale))
+        want_proposal = count > 0 and not opt.needs_first_model
+        low = opt.n_prepared < max(1, self.n_prepared // 2)  # workers drain the queue: refill it first
+        refit = None if (want_proposal and (low or self._job_kind == "refit")) else opt.refit_job()
         if refit is not None:
             self._start_job("refit", refit)
         elif want_proposal:
-            self._start_job("proposal", opt.propose_job())
+            self._start_job("proposal", opt.propose_job(keep_at_most=self.n_prepared, count=count))
         else:
             return False
         return True
