@@ -77,9 +77,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-trials", type=int, default=200)
     parser.add_argument("--no-smac", action="store_true")
+    parser.add_argument("--workers", default="1,8", help="mpismac's worker counts")
     args = parser.parse_args()
-    runs = {"mpismac hpo, 1 worker": lambda s, o: mpismac(1, s, args.max_trials, o),
-            "mpismac hpo, 8 workers": lambda s, o: mpismac(8, s, args.max_trials, o)}
+    runs = {f"mpismac hpo, {w} worker{'s' * (w > 1)}": lambda s, o, w=w: mpismac(w, s, args.max_trials, o)
+            for w in (int(w) for w in args.workers.split(","))}
     if not args.no_smac:
         runs["SMAC3+Dask HPO, 8 workers"] = lambda s, o: smac_dask(8, s, args.max_trials, o)
     results: dict[str, list] = {name: [] for name in runs}
@@ -98,9 +99,10 @@ def main() -> None:
         medians[name] = statistics.median(t for t, _, _ in rs)
         cells = ", ".join(f"{t:.0f} s [{n}]{'' if ok else '*'}" for t, ok, n in rs)
         print(f"| {name} | {medians[name]:.1f} s | {cells} |")
-    one, eight = medians["mpismac hpo, 1 worker"], medians["mpismac hpo, 8 workers"]
-    print(f"\nspeed-up 1 -> 8 workers: {one / eight:.1f}x")
-    if "SMAC3+Dask HPO, 8 workers" in medians:
+    one, eight = medians.get("mpismac hpo, 1 worker"), medians.get("mpismac hpo, 8 workers")
+    if one and eight:
+        print(f"\nspeed-up 1 -> 8 workers: {one / eight:.1f}x")
+    if "SMAC3+Dask HPO, 8 workers" in medians and eight:
         print(f"SMAC3+Dask 8 workers / mpismac 8 workers: {medians['SMAC3+Dask HPO, 8 workers'] / eight:.1f}x")
 
 

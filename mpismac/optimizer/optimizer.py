@@ -200,11 +200,11 @@ class Optimizer:
                                    info.trial_id)
         return info
 
-    def _pending_rows(self) -> np.ndarray:
-        """Vectors of the trials pending and of the proposals prepared: what a new proposal
-        keeps away from."""
+    def _pending_rows(self, leaving: Sequence[_Prepared] = ()) -> np.ndarray:
+        """Vectors of the trials pending and of the proposals prepared (but those `leaving`):
+        what a new proposal keeps away from."""
         rows = [self.runhistory.vector(p.config_id) for p in self._pending.values()]
-        rows += [p.row for p in self._prepared]
+        rows += [p.row for p in self._prepared if not any(p is q for q in leaving)]
         return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
 
     def propose_job(self, keep_at_most: int | None = None, count: int = 1) -> Callable[[], Callable[[], None]]:
@@ -212,23 +212,24 @@ class Optimizer:
         returned `run` in any thread (one at a time); it returns `keep`, to call in the asking
         thread, which holds them for the next `ask`s that need a new configuration. They
         account for the trials pending and the proposals prepared when the job was made, and
-        for one another (a queue diversified jointly). With more than `keep_at_most` prepared,
-        `keep` drops the oldest made from an older model than the current: fresh proposals
-        take stale ones' places when the queue is full, and add to it when workers drain it."""
-        index, rows, model = self._n_proposals, self._pending_rows(), self.n_fits
+        for one another (a queue diversified jointly). Where they would make more than
+        `keep_at_most`, they take the places of the oldest made from an older model than the
+        current (and do not keep away from those): fresh proposals replace stale ones when
+        the queue is full, and add to it when workers drain it."""
+        stale = [p for p in self._prepared if p.model < self.n_fits]
+        excess = len(self._prepared) + count - keep_at_most if keep_at_most is not None else 0
+        leaving = stale[:max(0, excess)]  # the oldest stale ones, replaced by these: not avoided
+        index, rows, model = self._n_proposals, self._pending_rows(leaving), self.n_fits
         self._n_proposals += count
 
         def run() -> Callable[[], None]:
             proposals = self._proposer.propose(index, rows, count)
 
             def keep() -> None:
+                self._prepared = [p for p in self._prepared if not any(p is q for q in leaving)]
                 for values, origin in proposals:
                     row = Configuration(self.scenario.configspace, values=values).get_array()
                     self._prepared.append(_Prepared(values, origin, row, model))
-                stale = [i for i, p in enumerate(self._prepared) if p.model < self.n_fits]
-                excess = len(self._prepared) - keep_at_most if keep_at_most is not None else 0
-                for i in reversed(stale[:max(0, excess)]):
-                    del self._prepared[i]
 
             return keep
 
