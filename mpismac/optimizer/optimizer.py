@@ -223,13 +223,11 @@ class Optimizer:
         self._n_proposals += count
 
         def run() -> Callable[[], None]:
-            proposals = self._proposer.propose(index, rows, count)
+            made = [_Prepared(values, origin, Configuration(self.scenario.configspace, values=values).get_array(),
+                              model) for values, origin in self._proposer.propose(index, rows, count)]
 
-            def keep() -> None:
-                self._prepared = [p for p in self._prepared if not any(p is q for q in leaving)]
-                for values, origin in proposals:
-                    row = Configuration(self.scenario.configspace, values=values).get_array()
-                    self._prepared.append(_Prepared(values, origin, row, model))
+            def keep() -> None:  # in the dispatching thread: list work only
+                self._prepared = [p for p in self._prepared if not any(p is q for q in leaving)] + made
 
             return keep
 

@@ -89,13 +89,12 @@ class Driver:
             return 0
         return max(0, self.scenario.n_trials - self.rh.n_own - ahead)
 
-    def can_ask(self, ahead: int = 0) -> bool:
-        """Whether another trial may be proposed now: the budget allows it (re-queued trials
-        always run; `ahead` trials were asked and not started yet) and, in reproducible mode,
-        every result it must see is in."""
+    def can_ask(self) -> bool:
+        """Whether another trial may be asked now: one cut short before waits to run again, or
+        the budget allows a new one and, in reproducible mode, every result it must see is in."""
         if self.optimizer.n_requeued > 0:  # trials cut short before: no new proposal, always run
             return True
-        if self.rh.n_own + ahead >= self.scenario.n_trials:
+        if self.room() == 0:
             return False
         if self.lag is None:
             return True

@@ -105,10 +105,10 @@ class Manager:
             self._finish_job()
             return True
         opt = self.driver.optimizer
-        stale = opt.n_prepared - opt.n_fresh  # made from an older model: fresh ones take their place
-        count = min(self.n_prepared - opt.n_fresh, self.driver.room(ahead=opt.n_prepared - stale))
+        ready, fresh = opt.n_prepared, opt.n_fresh  # the stale ones give way to fresh ones
+        count = min(self.n_prepared - fresh, self.driver.room(ahead=fresh))
         want_proposal = count > 0 and not opt.needs_first_model
-        low = opt.n_prepared < max(1, self.n_prepared // 2)  # workers drain the queue: refill it first
+        low = ready < max(1, self.n_prepared // 2)  # workers drain the queue: refill it first
         refit = None if (want_proposal and (low or self._job_kind == "refit")) else opt.refit_job()
         if refit is not None:
             self._start_job("refit", refit)
