@@ -156,7 +156,7 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
             helper.submit(opt.propose_job()).result()()
     assert opt.n_prepared == 5
     prepared = [opt.ask() for _ in range(5)]
-    assert opt.n_prepared == 0 and all(i.origin == "acquisition" for i in prepared)
+    assert opt.n_prepared == 0 and {i.origin for i in prepared} <= {"acquisition", "local"}
     rows = [Configuration(space, values=i.config).get_array() for i in pending + prepared]
     jointly = _min_distance(rows)
     # the same proposals made blind to one another all go for the same spot of the model
@@ -168,7 +168,7 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
     opt.propose_job(count=5)()()
     assert opt.n_prepared == 5
     batch = [opt.ask() for _ in range(5)]
-    assert len({i.config_id for i in batch}) == 5 and all(i.origin == "acquisition" for i in batch)
+    assert len({i.config_id for i in batch}) == 5 and {i.origin for i in batch} <= {"acquisition", "local"}
     rows = [Configuration(space, values=i.config).get_array() for i in pending + prepared + batch]
     assert _min_distance(rows) > 0.01 and _min_distance(rows) > 10 * alone, (_min_distance(rows), alone)
 

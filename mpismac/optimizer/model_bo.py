@@ -3,7 +3,10 @@
 After the initial design, each proposal maximizes log expected improvement of the model on
 log-scaled costs over random samples plus a local search (three rounds of shrinking steps,
 half of them along one hyperparameter) around the best observed points; a share of
-proposals (RANDOM_FRACTION, 0 by default) can be plain random. Several proposals at once
+proposals (RANDOM_FRACTION, 0 by default) can be plain random. With the forest, every
+LOCAL_EVERY-th proposal is instead a local step: the minimum of a quadratic model fitted
+around the best point (local_model.py), which pins down a smooth optimum the forest's
+piecewise-constant mean cannot. Several proposals at once
 come from one such search: the best candidate, then the best with the acquisition lowered
 around it, and so on.
 Trials still running are accounted for by lowering the acquisition near them, so no refit is
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +27,7 @@ from ..scenario import Scenario
 from ..trial import Status
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
+from .local_model import SAME, local_step
 from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
@@ -33,6 +38,7 @@ N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
 PENDING_LENGTH = 0.02  # how far (per dimension, unit cube) the acquisition is lowered around a pending trial
 SINGLE = 0.5  # share of local-search neighbours that move one numeric hyperparameter only
+LOCAL_EVERY = 2  # hpo: proposals whose index is a multiple of this are local steps (0: none)
 
 
 def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
@@ -75,12 +81,26 @@ class Surrogate(Protocol):
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-class ModelBO:
-    """Proposals from a surrogate: `Forest` for `hpo`, `GaussianProcess` for `blackbox`."""
+@dataclass(frozen=True)
+class TrainingSet:
+    """What a model learns from: vectors, their transformed costs (the surrogate's target) and
+    raw costs (the local model's), and the seed of the fit."""
 
-    def __init__(self, scenario: Scenario, surrogate: Surrogate | None = None, one_hot: bool = False):
+    rows: np.ndarray
+    y: np.ndarray
+    costs: np.ndarray
+    seed: int
+
+
+class ModelBO:
+    """Proposals from a surrogate: `Forest` for `hpo`, `GaussianProcess` for `blackbox`.
+    `local_every`: every so many proposals are local steps (0: never)."""
+
+    def __init__(self, scenario: Scenario, surrogate: Surrogate | None = None, one_hot: bool = False,
+                 local_every: int = LOCAL_EVERY):
         self.space = VectorSpace(scenario.configspace)
         self.one_hot = one_hot
+        self.local_every = local_every
         self.seed = scenario.seed
         n_init = initial_design_size(self.space.dim, scenario.n_trials)
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
@@ -88,24 +108,25 @@ class ModelBO:
         self.forest: Surrogate = surrogate or Forest()
         self._x = np.empty((0, self.space.dim))
         self._y = np.empty(0)
+        self._costs = np.empty(0)
 
-    def training_set(self, rh: RunHistory) -> tuple[np.ndarray, np.ndarray, int] | None:
+    def training_set(self, rh: RunHistory) -> TrainingSet | None:
         """What the model learns from, as arrays (cheap; in the thread that tells results)."""
         ids, costs = observed_costs(rh)
         if len(ids) < 2:
             return None
-        return rh.vectors()[ids], log_scaled(costs), derived_int(self.seed, "forest", len(ids))
+        return TrainingSet(rh.vectors()[ids], log_scaled(costs), costs, derived_int(self.seed, "forest", len(ids)))
 
-    def fit(self, data: tuple[np.ndarray, np.ndarray, int]) -> tuple[Surrogate, np.ndarray, np.ndarray]:
+    def fit(self, data: TrainingSet) -> tuple[Surrogate, TrainingSet]:
         """A new fitted surrogate; touches nothing that `propose` reads, so it may run in
         another thread while proposals go on from the current model."""
-        x, y, seed = data
         surrogate = copy.copy(self.forest)  # unfitted or not: `fit` replaces what it learned
-        surrogate.fit(self._features(x), y, seed)
-        return surrogate, x, y
+        surrogate.fit(self._features(data.rows), data.y, data.seed)
+        return surrogate, data
 
-    def install(self, fitted: tuple[Surrogate, np.ndarray, np.ndarray]) -> None:
-        self.forest, self._x, self._y = fitted
+    def install(self, fitted: tuple[Surrogate, TrainingSet]) -> None:
+        self.forest, data = fitted
+        self._x, self._y, self._costs = data.rows, data.y, data.costs
 
     def _features(self, rows: np.ndarray) -> np.ndarray:
         return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)
@@ -120,17 +141,33 @@ class ModelBO:
             out.append((self._initial[i], "default" if i == 0 and self._default_first else "sobol"))
         first = index + len(out)
         rng = generator(self.seed, "propose", first)
-        n_model = 0
+        n_model, local_tried = 0, False
         for i in range(first, index + count):
             if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
                 row = self.space.sample(1, derived_int(self.seed, "random", i))[0]
                 out.append((self.space.to_values(row), "random"))
+            elif self.local_every and i % self.local_every == 0 and not local_tried:
+                local_tried = True  # one model has one local step
+                row = self._local(pending_rows)
+                if row is None:
+                    n_model += 1
+                else:
+                    out.append((self.space.to_values(row), "local"))
+                    pending_rows = np.vstack([pending_rows, row[None]])  # the acquisition keeps away from it
             else:
                 n_model += 1
         if n_model:
             rows = self._maximize(rng, derived_int(self.seed, "candidates", first), pending_rows, n_model)
             out += [(self.space.to_values(row), "acquisition") for row in rows]
         return out
+
+    def _local(self, pending_rows: np.ndarray) -> np.ndarray | None:
+        """The local step from the current data, unless a trial running or prepared is there."""
+        row = local_step(self.space, self._x, self._costs)
+        if row is None or not len(pending_rows):
+            return row
+        taken = (np.abs(self._features(pending_rows) - self._features(row[None])) < SAME).all(axis=1).any()
+        return None if taken else row
 
     # -- acquisition maximization -------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ def _gaussian_process(scenario: Scenario) -> Proposer:
     from .gp import GaussianProcess
     from .model_bo import ModelBO
 
-    return ModelBO(scenario, GaussianProcess(), one_hot=True)
+    return ModelBO(scenario, GaussianProcess(), one_hot=True, local_every=0)  # a GP extrapolates already
 
 
 PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process}

@@ -70,9 +70,14 @@ class VectorSpace:
             new = np.floor(rng.random((m, len(disc))) * self.sizes[disc])
             out[:, disc] = np.where(flip, new, out[:, disc])
         out[:, self.constant] = self.constant_values[self.constant]
-        for i, hp in self._integers:  # integers live on a grid of legal vector values
-            out[:, i] = hp.to_vector(hp.to_value(out[:, i]))
-        return out
+        return self.snap(out)
+
+    def snap(self, rows: np.ndarray) -> np.ndarray:
+        """Integer hyperparameters moved (in place) onto their grid of legal vector values."""
+        for i, hp in self._integers:
+            active = ~np.isnan(rows[:, i])
+            rows[active, i] = hp.to_vector(hp.to_value(rows[active, i]))
+        return rows
 
     def repair(self, rows: np.ndarray) -> np.ndarray:
         """Set hyperparameters whose conditions fail to NaN; drop forbidden rows."""
