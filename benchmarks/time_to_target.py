@@ -1,5 +1,6 @@
 """Wall time until Hartmann6's best cost is <= -3.0, with 1 s sleeping evaluations: mpismac `hpo`
-with 1 and 8 workers vs SMAC3 2.4.1's HPO facade on a Dask LocalCluster of 8 workers, in one run.
+serial (`mpiexec -n 1`), with 1 worker (`-n 2`) and with 8 workers (`-n 9`) vs SMAC3 2.4.1's HPO
+facade on a Dask LocalCluster of 8 workers, in one run.
 
     .venv/bin/python benchmarks/time_to_target.py --seeds 3
 
@@ -72,14 +73,20 @@ def smac_dask(workers: int, seed: int, max_trials: int, out: Path) -> tuple[floa
     return _reached(records)
 
 
+def _label(workers: int) -> str:
+    if workers == 0:
+        return "mpismac hpo, serial"
+    return f"mpismac hpo, {workers} worker{'s' * (workers > 1)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-trials", type=int, default=200)
     parser.add_argument("--no-smac", action="store_true")
-    parser.add_argument("--workers", default="1,8", help="mpismac's worker counts")
+    parser.add_argument("--workers", default="0,1,8", help="mpismac's worker counts (0: the serial runtime)")
     args = parser.parse_args()
-    runs = {f"mpismac hpo, {w} worker{'s' * (w > 1)}": lambda s, o, w=w: mpismac(w, s, args.max_trials, o)
+    runs = {_label(w): lambda s, o, w=w: mpismac(w, s, args.max_trials, o)
             for w in (int(w) for w in args.workers.split(","))}
     if not args.no_smac:
         runs["SMAC3+Dask HPO, 8 workers"] = lambda s, o: smac_dask(8, s, args.max_trials, o)
@@ -99,9 +106,10 @@ def main() -> None:
         medians[name] = statistics.median(t for t, _, _ in rs)
         cells = ", ".join(f"{t:.0f} s [{n}]{'' if ok else '*'}" for t, ok, n in rs)
         print(f"| {name} | {medians[name]:.1f} s | {cells} |")
-    one, eight = medians.get("mpismac hpo, 1 worker"), medians.get("mpismac hpo, 8 workers")
-    if one and eight:
-        print(f"\nspeed-up 1 -> 8 workers: {one / eight:.1f}x")
+    eight = medians.get(_label(8))
+    for w in (0, 1):
+        if medians.get(_label(w)) and eight:
+            print(f"speed-up {_label(w)} -> 8 workers: {medians[_label(w)] / eight:.1f}x")
     if "SMAC3+Dask HPO, 8 workers" in medians and eight:
         print(f"SMAC3+Dask 8 workers / mpismac 8 workers: {medians['SMAC3+Dask HPO, 8 workers'] / eight:.1f}x")
 
