@@ -25,10 +25,12 @@ RIDGE = 1e-6
 SAME = 1e-6  # a step closer than this (per hyperparameter, unit cube) to a point run is that point
 
 
-def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray) -> np.ndarray | None:
+def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray,
+               avoid: np.ndarray | None = None) -> np.ndarray | None:
     """A row (vector encoding) at the minimum of the quadratic model around the best of `rows`
     (lowest of `costs`), moving its active numeric hyperparameters only; None when too few
-    points share the best one's other values or the step lands on (within SAME of) a row of `rows`."""
+    points share the best one's other values or the step lands on (within SAME of) a row of
+    `rows` or of `avoid` (trials running, proposals prepared)."""
     best = int(np.argmin(costs))
     center = rows[best]
     num = space.numeric & ~np.isnan(center)
@@ -63,9 +65,10 @@ def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray) -> np.nd
     row = center.copy()
     row[num] = np.clip(center[num] + step * radius, 0.0, 1.0)
     row = space.repair(space.snap(row[None]))
-    if not len(row) or (np.abs(feats - space.features(row)) < SAME).all(axis=1).any():
+    if not len(row):
         return None
-    return row[0]
+    taken = feats if avoid is None or not len(avoid) else np.vstack([feats, space.features(avoid)])
+    return None if (np.abs(taken - space.features(row)) < SAME).all(axis=1).any() else row[0]
 
 
 def _box_minimum(slope: np.ndarray, curvature: np.ndarray, half_width: float) -> np.ndarray:

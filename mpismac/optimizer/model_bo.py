@@ -6,9 +6,8 @@ half of them along one hyperparameter) around the best observed points; a share 
 proposals (RANDOM_FRACTION, 0 by default) can be plain random. With the forest, every
 LOCAL_EVERY-th proposal is instead a local step: the minimum of a quadratic model fitted
 around the best point (local_model.py), which pins down a smooth optimum the forest's
-piecewise-constant mean cannot. Several proposals at once
-come from one such search: the best candidate, then the best with the acquisition lowered
-around it, and so on.
+piecewise-constant mean cannot. Several proposals at once come from one such search: the
+best candidate, then the best with the acquisition lowered around it, and so on.
 Trials still running are accounted for by lowering the acquisition near them, so no refit is
 needed per proposal and the model update stays a separate step (`update_model`).
 """
@@ -27,7 +26,7 @@ from ..scenario import Scenario
 from ..trial import Status
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
-from .local_model import SAME, local_step
+from .local_model import local_step
 from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
@@ -148,7 +147,7 @@ class ModelBO:
                 out.append((self.space.to_values(row), "random"))
             elif self.local_every and i % self.local_every == 0 and not local_tried:
                 local_tried = True  # one model has one local step
-                row = self._local(pending_rows)
+                row = local_step(self.space, self._x, self._costs, avoid=pending_rows)
                 if row is None:
                     n_model += 1
                 else:
@@ -160,14 +159,6 @@ class ModelBO:
             rows = self._maximize(rng, derived_int(self.seed, "candidates", first), pending_rows, n_model)
             out += [(self.space.to_values(row), "acquisition") for row in rows]
         return out
-
-    def _local(self, pending_rows: np.ndarray) -> np.ndarray | None:
-        """The local step from the current data, unless a trial running or prepared is there."""
-        row = local_step(self.space, self._x, self._costs)
-        if row is None or not len(pending_rows):
-            return row
-        taken = (np.abs(self._features(pending_rows) - self._features(row[None])) < SAME).all(axis=1).any()
-        return None if taken else row
 
     # -- acquisition maximization -------------------------------------------------------------------
 
