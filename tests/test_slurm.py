@@ -73,7 +73,16 @@ def _wait(job_id: str, timeout: float = 180, restarts: int = 0) -> dict[str, str
                                                     "OUT_OF_MEMORY"):
             return job
         time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not end in {timeout} s: {_job(job_id)}")
+    raise AssertionError(f"job {job_id} did not end in {timeout} s: {_job(job_id)}\n{_daemon_logs(job_id)}")
+
+
+def _daemon_logs(job_id: str) -> str:
+    """What slurmctld and slurmd logged about a job (local-slurm.sh wipes the logs at its next start)."""
+    logs = Path(os.environ.get("SLURM_BASE", "/tmp/mpismac-slurm")) / "log"
+    lines = [f"{path.name}: {line}" for path in sorted(logs.glob("*.log"))
+             for line in path.read_text(errors="replace").splitlines() if f"JobId={job_id}" in line
+             or f"job {job_id}" in line.lower() or f"StepId={job_id}." in line]
+    return "\n".join(lines[-40:])
 
 
 def _ends(run_dir: Path) -> int:
