@@ -93,7 +93,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         comm.Abort(3)  # interrupted before the run could stop its ranks in order: end them all
         raise
     if comm is None or comm.Get_rank() == 0:
-        cost = "-" if result.cost is None else ", ".join(f"{c:.6g}" for c in result.cost)
+        cost = "-" if result.costs is None else ", ".join(f"{c:.6g}" for c in result.costs)
         print(f"incumbent cost {cost}: {result.incumbent}")
         print(f"run folder {result.path} ({result.n_finished} trials, stopped by {result.stopped_by})")
     return result.exit_code
@@ -124,26 +124,17 @@ def _load_everywhere(args: argparse.Namespace, comm):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .execution import ChildExecutor
-    from .runtime.serial import trial_limits
+    import tempfile
+    from pathlib import Path
+
+    from .runtime.trials import start_executor
     from .scenario import Scenario
 
     scenario = Scenario.from_yaml(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required")
-    if scenario.target.kind == "command" and "/" in scenario.target.argv[0] \
-            and not os.access(scenario.target.argv[0], os.X_OK):
-        raise UserError(f"{args.scenario}: key 'target': {scenario.target.argv[0]} is not executable")
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as tmp:  # imports a function target, checks the memory limit
-        executor = ChildExecutor(scenario.target, scenario.configspace, scenario.objectives,
-                                 scenario.crash_cost, trial_limits(scenario), Path(tmp) / "validate.out")
-        try:
-            executor.start(timeout=300)
-        finally:
-            executor.close()
+        start_executor(scenario, scenario.target, Path(tmp), 0, {}).close()
     print(f"{args.scenario}: OK — {len(scenario.configspace)} hyperparameters, target "
           f"{scenario.target.describe()} ({scenario.target.kind}), facade {scenario.facade}, "
           f"{scenario.n_trials} trials, run folder {scenario.run_dir}")

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
+from . import yamlio
 from .runhistory.merge import load_any
 from .runhistory.replay import ReplayState
 from .space import configspace_to_json
@@ -85,7 +84,7 @@ def write_smac3(state: ReplayState, scenario_yaml: str, out_dir: Path) -> int:
     """SMAC3's runhistory.json, configspace.json, scenario.json, intensifier.json and
     optimization.json in `out_dir`; the number of trials written."""
     rh = state.runhistory
-    raw = yaml.safe_load(scenario_yaml)
+    raw = yamlio.load(scenario_yaml)
     single = len(rh.objectives) == 1
     trials = _finished(state)
     data = [{

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamlio
 from .runhistory.folder import LOCK, LoadedRun
 from .runhistory.merge import load_any
 
@@ -21,7 +20,7 @@ def summarize(run_dir: Path, loaded: LoadedRun | None = None) -> dict[str, Any]:
     loaded = loaded or load_any(run_dir)
     state = loaded.state
     rh = state.runhistory
-    scenario = yaml.safe_load(loaded.scenario_yaml)
+    scenario = yamlio.load(loaded.scenario_yaml)
     inc = rh.incumbent
     lock = None
     if (run_dir / LOCK).exists():

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from ConfigSpace import ConfigurationSpace
 
+from . import yamlio
 from .errors import ScenarioError
 from .space import configspace_to_json, load_configspace
 from .target import TargetSpec, parse_target
@@ -103,7 +104,7 @@ class Scenario:
         except OSError as exc:
             raise ScenarioError(source, [("", f"cannot read the file: {exc.strerror}")]) from None
         try:
-            raw = yaml.safe_load(text)
+            raw = yamlio.load(text)
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -191,7 +192,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:
         if not sep or not key:
             raise ScenarioError("--set", [(item, "expected KEY=VALUE")])
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = yamlio.load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
         *parents, last = key.split(".")

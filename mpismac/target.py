@@ -9,11 +9,13 @@ objectives). Unlike SMAC3, spaces inside values (a categorical value, additional
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
 import math
 import numbers
+import os
 import re
 import shlex
 import shutil
@@ -88,6 +90,9 @@ def parse_target(spec: str | Sequence[str], base_dir: Path) -> TargetSpec:
         path = Path(program) if Path(program).is_absolute() else base_dir / program
         if not path.is_file():
             raise ValueError(f"command not found: {path}")
+        if not os.access(path, os.X_OK):
+            raise ValueError(f"{path} is not executable (make it so with chmod +x, or name its interpreter "
+                             f"first: 'python3 {program}')")
         argv[0] = str(path.resolve())
     elif shutil.which(program) is None:
         raise ValueError(f"command '{program}' is not on PATH (for a function write "
@@ -112,6 +117,11 @@ def load_function(spec: TargetSpec) -> Callable[..., Any]:
         module = importlib.import_module(spec.module)
     obj: Any = module
     for part in spec.function.split("."):
+        if not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise AttributeError(f"{spec.path or spec.module} has no function '{part}'{hint}")
         obj = getattr(obj, part)
     if not callable(obj):
         raise TypeError(f"{spec.describe()} is not callable")

@@ -208,6 +208,55 @@ def test_validate_imports_the_target(tmp_path):
     assert not (tmp_path / "out").exists()  # validate runs nothing, writes nothing
 
 
+def test_a_target_that_does_not_load_leaves_no_run_behind(tmp_path):
+    """A typo in the function's name: one line naming the target (and the right name), exit 2, no
+    run folder; the corrected scenario then runs."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratik", n_trials=3)
+    proc = run_cli(str(path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "load_function" not in proc.stderr
+    error = [ln for ln in proc.stderr.splitlines() if ln.startswith("mpismac: error")]
+    assert len(error) == 1 and "no function 'quadratik'" in error[0] and "did you mean 'quadratic'" in error[0]
+    assert not (tmp_path / "out").exists()
+    path.write_text(path.read_text().replace("quadratik", "quadratic"))
+    fixed = run_cli(str(path), "--quiet")
+    assert fixed.returncode == 0, fixed.stderr
+    assert _report(tmp_path / "out" / "t" / "0")["trials"] == 3
+
+
+def test_a_run_that_never_finished_a_trial_is_taken_over_by_a_changed_scenario(tmp_path):
+    """A folder left by a first start that finished nothing (here: stopped in its first trial)
+    does not block the corrected scenario; one with a finished trial still refuses a change."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:hangs", n_trials=2)
+    run_dir = tmp_path / "out" / "t" / "0"
+    proc = subprocess.Popen([sys.executable, "-m", "mpismac", str(path), "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(r["op"] == "start" for r in read_journal(run_dir / "journal.jsonl").records):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 3
+    path.write_text(path.read_text().replace(":hangs", ":quadratic"))
+    taken = run_cli(str(path), "--quiet")
+    assert taken.returncode == 0, taken.stderr
+    assert "never finished a trial: starting over" in taken.stderr
+    report = _report(run_dir)
+    assert report["trials"] == 2 and report["status"]["SUCCESS"] == 2 and report["jobs"] == 1
+    path.write_text(path.read_text().replace(":quadratic", ":zero"))
+    refused = run_cli(str(path))
+    assert refused.returncode == 2 and "changed: target" in refused.stderr
+
+
+def test_a_serial_run_cut_by_the_job_end_in_its_last_trial_exits_3(tmp_path):
+    """The cut trial was the budget's last: the run still stopped early (exit 3, resumable), it
+    did not finish; the trial stays RUNNING to run again in the next job."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:hangs", n_trials=1, job_end_margin=5)
+    proc = run_cli(str(path), "--quiet", env={**os.environ, "MPISMAC_JOB_END_TIME": str(time.time() + 25)})
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "stopped by job_end_time" in proc.stdout
+    assert _report(tmp_path / "out" / "t" / "0")["status"]["RUNNING"] == 1
+
+
 def test_report_on_a_missing_folder(tmp_path):
     proc = run_cli("report", str(tmp_path / "nope"))
     assert proc.returncode == 2 and "not an mpismac run folder" in proc.stderr

@@ -118,8 +118,19 @@ def test_api_importable_function_and_inprocess_fallback(tmp_path, space):
     with pytest.warns(UserWarning, match="lambda"):
         result = optimize(lambda config: config["x"], _scenario(space, n_trials=5, name="lam", deterministic=True,
                                                                 output_directory=str(tmp_path)), show_progress=False)
-    assert result.cost == (min(c["x"] for c in load_run(result.path).state.runhistory.configs),)
+    assert result.cost == min(c["x"] for c in load_run(result.path).state.runhistory.configs)
     warnings.simplefilter("default")
+
+
+def test_result_cost_is_a_float_for_one_objective_and_a_tuple_for_several(tmp_path, space):
+    """As SMAC3's facades return it."""
+    one = optimize(TargetSpec("function", function="quadratic", path=str(DATA / "targets.py")),
+                   _scenario(space, n_trials=4, output_directory=str(tmp_path)), show_progress=False)
+    assert isinstance(one.cost, float) and one.costs == (one.cost,)
+    two = optimize(lambda config: {"a": config["x"], "b": -config["x"]},
+                   _scenario(space, n_trials=4, name="two", objectives=["a", "b"], output_directory=str(tmp_path)),
+                   show_progress=False)
+    assert isinstance(two.cost, tuple) and len(two.cost) == 2 and two.cost == two.costs
 
 
 def _branin(c):

@@ -44,6 +44,14 @@ BROKEN = [
     ("target: no-such-program-xyz", "target", "not on PATH"),
     ("name: a/b", "name", "without '/'"),
     ("psmac: {input_dir: x}", "psmac", "unknown key"),
+    ("configspace:\n  hyperparameters:\n    - {type: uniform_float, name: x, lower: 0, upper: '1e1'}",
+     "configspace", "hyperparameter 'x': 'upper' must be a number, got '1e1'"),
+    ("configspace:\n  hyperparameters:\n    - {type: uniform_float, name: x, lower: 5, upper: 1}",
+     "configspace", "hyperparameter 'x': "),
+    ("configspace: [1, 2]", "configspace", "inline ConfigSpace dict, got list"),
+    ("configspace: {hyperparameters: []}", "configspace", "no hyperparameters"),
+    ("configspace:\n  hyperparameters:\n    - {type: uniform_float, name: x, lower: 0, upper: 1}\n"
+     "  conditions:\n    - {type: EQ, child: x, parent: nope, value: 1}", "configspace", "conditions"),
 ]
 
 
@@ -144,3 +152,16 @@ def test_resolved_yaml_round_trip(tmp_path):
     again = Scenario.from_dict(yaml.safe_load(s.to_yaml()))
     assert again.changed_keys(s) == []
     assert s.replace(n_trials=9).changed_keys(s) == ["n_trials"]
+
+
+def test_numbers_are_read_as_yaml_1_2_reads_them(tmp_path):
+    """`1e3`, `1e-5` and `1.5e1` are numbers (YAML 1.1, PyYAML's default, makes them strings): in
+    keys, in `--set` values and in an inline configuration space."""
+    space = ("configspace:\n  hyperparameters:\n"
+             "    - {type: uniform_float, name: x, lower: 1e-5, upper: 1e1, log: true}\n")
+    path = _write(tmp_path, space + "crash_cost: 1e3\ntermination_cost_threshold: 1e-5\ntrial_walltime_limit: 1.5e1")
+    s = Scenario.from_yaml(path, ["walltime_limit=2e3"])
+    assert s.crash_cost == (1000.0,) and s.termination_cost_threshold == (1e-5,)
+    assert s.trial_walltime_limit == 15.0 and s.walltime_limit == 2000.0
+    assert (s.configspace["x"].lower, s.configspace["x"].upper) == (1e-5, 10.0)
+    assert run_cli("validate", str(path)).returncode == 0

@@ -2,7 +2,7 @@
 once and then runs one trial per request it reads, until its request pipe closes.
 
 Protocol, one JSON object per line: the rank sends a setup record, the child answers
-`{"ready": true, "sentinel": pid}` or `{"ready": false, "error": text}`; then each request
+`{"ready": true, "sentinel": pid}` or `{"ready": false, "error": text, "where": "file, line N"}`; then each request
 `{"trial_id", "config", "seed", "instance", "budget"}` is answered by
 `{"trial_id", "status", "cost", "info", "cpu_time"}`.
 
@@ -143,6 +143,14 @@ class _Runner:
         return status, cost, {**info, **parsed}
 
 
+def _user_frame(exc: BaseException) -> str:
+    """Where in the user's code an exception was raised ("file.py, line 3"), "" if not there."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith((package, "<frozen")) and "importlib" not in f.filename]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
+
+
 def main() -> None:
     request_fd, result_fd, lifeline = (int(a) for a in sys.argv[1:4])
     for sig in SHUTDOWN_SIGNALS:
@@ -164,7 +172,8 @@ def main() -> None:
     try:
         runner = _Runner(setup)
     except BaseException as exc:
-        send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        traceback.print_exc()  # into the worker's log
+        send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "where": _user_frame(exc)})
         sys.exit(1)
     send({"ready": True, "sentinel": sentinel})
     for line in requests:

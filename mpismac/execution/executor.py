@@ -97,6 +97,7 @@ class ChildExecutor:
         self.limits = limits
         self.log_path = Path(log_path)
         self._crash_cost = tuple(crash_cost)
+        self._describe = target.describe()
         self._setup = json.dumps({
             "target": target.to_dict(), "configspace": configspace_to_json(configspace),
             "objectives": list(objectives), "sys_path": [p for p in sys.path if p],
@@ -145,9 +146,8 @@ class ChildExecutor:
             self._kill()
             if reply is None:
                 raise TargetLoadError(f"the trial process did not start (see {self.log_path})")
-            detail = [ln for ln in reply.get("traceback", "").strip().splitlines()
-                      if not ln.startswith("Traceback (most recent call last)")]
-            raise TargetLoadError(f"cannot load the target: {reply['error']}\n" + "\n".join(detail[-6:]))
+            where = f" (at {reply['where']})" if reply.get("where") else ""
+            raise TargetLoadError(f"cannot load the target {self._describe}: {reply['error']}{where}")
         self._sentinel = int(reply["sentinel"])
         baseline = procs.rss_bytes(self._proc.pid) / 2**20
         if self.limits.memory_mib is not None and baseline > 0.9 * self.limits.memory_mib:
@@ -309,7 +309,7 @@ def make_executor(target: TargetSpec | Callable[..., Any], configspace: Configur
         spec, why = function_spec(target)
         if spec is None:
             warnings.warn(f"the target runs in this process without time or memory limits: {why}",
-                          stacklevel=3)
+                          stacklevel=4)
             log.warning("target runs in-process without limits: %s", why)
             return InProcessExecutor(target, configspace, objectives, crash_cost)
     executor = ChildExecutor(spec, configspace, objectives, crash_cost, limits, log_path,

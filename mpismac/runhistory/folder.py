@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from ConfigSpace import ConfigurationSpace
 
+from .. import yamlio
 from ..errors import UserError
 from . import tracing
 from .journal import JournalWriter, read_journal
@@ -95,7 +96,7 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
         state, start = snapshot.state, snapshot.journal_offset
     else:
         try:
-            raw = yaml.safe_load(scenario_yaml)
+            raw = yamlio.load(scenario_yaml)
             cs = ConfigurationSpace.from_serialized_dict(raw["configspace"])
             objectives = raw["objectives"]
         except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:

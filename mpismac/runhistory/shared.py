@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ConfigSpace import ConfigurationSpace
 
+from .. import yamlio
 from ..space import configspace_to_json
 from .folder import SCENARIO, RunFolderError, load_run, parts
 from .runhistory import RunHistory, TrialRecord
@@ -70,7 +70,7 @@ class ForeignRuns:
             self._warn(run_dir, f"not an mpismac run folder (yet): no {SCENARIO}")
             return []
         try:
-            raw = yaml.safe_load((run_dir / SCENARIO).read_text())
+            raw = yamlio.load((run_dir / SCENARIO).read_text())
             theirs = configspace_to_json(ConfigurationSpace.from_serialized_dict(raw["configspace"]))
         except Exception as exc:  # anything in a foreign file: skip it, never crash the run
             self._warn(run_dir, f"unreadable {SCENARIO} ({exc})")

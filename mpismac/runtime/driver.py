@@ -56,11 +56,14 @@ class Driver:
         # Reproducible runs refit inside `ask`, from exactly the results told so far.
         self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state,
                                    auto_update=model_in_ask or scenario.reproducible, pairs_seed=pairs_seed)
+        if session.recorder is None:
+            raise RuntimeError("Session.begin() comes before the Driver")
         self.recorder = session.recorder
         self.recorder.job(ranks=ranks)
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
         self.progress = Progress(progress_total or scenario.n_trials, enabled=show_progress)
         self._since_checkpoint = 0
+        self._in_flight: set[int] = set()  # trials started in this job and not finished (cut short: stay)
         self.n_finished = len(self.rh.finished()) - self.rh.n_shared  # own trials
         self.n_shared_from_job = sum(r.source.startswith("rank") for r in self.rh.trials.values())
         # Reproducible mode: results wait here and are told in trial order, so that proposal k is
@@ -108,6 +111,14 @@ class Driver:
             self._next_to_tell += 1  # told now, or by an earlier job of this run
         return self._next_to_tell >= needed
 
+    def stop_reason(self, signal: str = "") -> str | None:
+        """Why the run ends now, or None: the one decision of every runtime. A stop `signal` (its
+        name) or a limit comes first; the budget ends the run once every trial of this job is
+        done (none is running, and none was cut short)."""
+        if signal:
+            return signal
+        return self.limit_reached() or ("n_trials" if not self._in_flight and self.budget_spent() else None)
+
     def limit_reached(self) -> str | None:
         """A limit that ends the run now, cutting running trials short (they run again on resume)."""
         s = self.scenario
@@ -130,12 +141,14 @@ class Driver:
 
     def started(self, info: TrialInfo, worker: int) -> None:
         now = time.time()
+        self._in_flight.add(info.trial_id)
         self.rh.start_trial(info, now, worker=worker, origin_rank=self.rank)
         self.recorder.start(info, now, worker, self.rank, self.optimizer.counters())
 
     def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
         """Write the result, tell the optimizer (in reproducible mode: when its turn comes),
         checkpoint when due, show progress."""
+        self._in_flight.discard(info.trial_id)
         self.clock.trial_cpu += value.additional_info.get("cpu_time", 0.0)
         self.recorder.end(info.trial_id, value)
         self.n_finished += 1

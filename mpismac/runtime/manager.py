@@ -145,8 +145,7 @@ class Manager:
         """Decide whether the run ends now (the first reason found stands). A reproducible run
         that waits for a result is not done: that result may be in hand, not yet told."""
         if self.stop_reason is None:
-            self.stop_reason = (self.error and "error") or self.signals.name or self.driver.limit_reached() or (
-                "n_trials" if not self.running and self.driver.budget_spent() else None)
+            self.stop_reason = (self.error and "error") or self.driver.stop_reason(self.signals.name)
 
     def _dispatch(self) -> None:
         """Hand a trial to every idle worker, unless the run is stopping: a worker that has been

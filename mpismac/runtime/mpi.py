@@ -53,6 +53,7 @@ def _manage(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, fr
         raise
     comm.bcast(None, root=0)  # the folder is ready: workers may open their logs in it
     with session:
+        session.begin()
         driver = Driver(scenario, session, ranks=comm.Get_size(), show_progress=show_progress, model_in_ask=False)
         manager = Manager(comm, driver, signals)
         try:

@@ -22,8 +22,8 @@ from typing import Any
 from mpi4py import MPI
 
 from ..errors import ReportedElsewhere, UserError
-from ..execution import TrialRequest, make_executor
-from ..runhistory.folder import LOGS, load_run, parts
+from ..execution import TrialRequest
+from ..runhistory.folder import load_run, parts
 from ..runhistory.replay import exchange_record
 from ..runhistory.shared import ForeignRuns, own_finished, run_dict
 from ..scenario import Scenario
@@ -35,9 +35,9 @@ from .driver import Driver
 from .exchange import DONE, STOPPING, WORKING, Exchange, Round
 from .placement import local_index, trial_variables
 from .result import RunResult
-from .serial import trial_limits
 from .session import Session
 from .signals import StopSignals
+from .trials import start_executor
 
 log = logging.getLogger("mpismac")
 POLL_S = 0.01  # the longest a rank waits on its trial before looking at the exchange again
@@ -83,6 +83,8 @@ def _open(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
             session = Session(scenario, rank=rank, part=f"rank{rank}", primary=False)
         except UserError as exc:
             error = f"rank {rank}: {exc}"
+    if session is not None and error is None:
+        session.begin()
     errors = [e for e in comm.allgather(error) if e is not None]
     if errors:
         if session is not None:
@@ -108,10 +110,8 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
     log.info("psmac rank %d of %d: seed %d, %d of the job's %d trials (%d held already)", rank, size, mine.seed,
              budgets[rank], scenario.n_trials, driver.rh.n_own)
     hosts = comm.allgather(socket.gethostname())
-    executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
-                             trial_limits(scenario), session.dir / LOGS / f"worker{rank}.out",
-                             scenario.instance_features,
-                             trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker))
+    executor = start_executor(scenario, target, session.dir, rank,
+                              trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker))
     foreign = ForeignRuns(scenario.psmac.input_dirs, session.dir, configspace_to_json(scenario.configspace),
                           scenario.objectives) if scenario.psmac.input_dirs else None
     loop = _Loop(driver, executor, Exchange(comm, scenario.psmac.exchange_interval), foreign,
@@ -142,7 +142,7 @@ def _other_parts(session: Session, rank: int) -> dict[int, Any]:
 
 def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
     """The same result on every rank: the best incumbent over the ranks, every rank's trials."""
-    results = comm.allgather((mine.incumbent, mine.cost, mine.n_finished, mine.stopped_by))
+    results = comm.allgather((mine.incumbent, mine.costs, mine.n_finished, mine.stopped_by))
     found = [(sum(cost) / len(cost), i) for i, (_, cost, _, _) in enumerate(results) if cost]
     best = results[min(found)[1]] if found else (None, None, 0, "")
     return RunResult(best[0], best[1], mine.path, sum(n for _, _, n, _ in results), mine.stopped_by)
@@ -158,13 +158,13 @@ class _Loop:
         self.signals, self.primary = signals, primary
         self.running: TrialInfo | None = None
         self.stop_reason: str | None = None  # why this rank wants the job to stop
+        self.done = False  # its budget is spent
         self._next_input = 0.0
 
     def run(self) -> str:
         while True:
             self._check_stop()
-            flag = STOPPING if self.stop_reason else (
-                DONE if self.running is None and self.driver.budget_spent() else WORKING)
+            flag = STOPPING if self.stop_reason else DONE if self.done else WORKING
             if flag == STOPPING:
                 self.exchange.stop_reason = self.stop_reason
             done = self.exchange.progress(flag)
@@ -191,8 +191,12 @@ class _Loop:
                 time.sleep(POLL_S)
 
     def _check_stop(self) -> None:
+        """This rank's stop decision: the budget spent makes it DONE (the job ends when every rank
+        is), a signal or a limit makes it STOPPING (the job ends at once)."""
         if self.stop_reason is None:
-            self.stop_reason = self.signals.name or self.driver.limit_reached()
+            reason = self.driver.stop_reason(self.signals.name)
+            self.done = reason == "n_trials"
+            self.stop_reason = None if self.done else reason
             if self.stop_reason and self.running is not None:
                 self.executor.cancel()  # cut short: it stays RUNNING and runs again on resume
                 self.running = None

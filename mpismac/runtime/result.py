@@ -16,10 +16,17 @@ class RunResult:
     """The incumbent and where the run lives. `stopped_by` names the limit or signal that ended it."""
 
     incumbent: dict[str, Any] | None
-    cost: tuple[float, ...] | None
+    costs: tuple[float, ...] | None  # one per objective
     path: Path
     n_finished: int
     stopped_by: str
+
+    @property
+    def cost(self) -> float | tuple[float, ...] | None:
+        """The incumbent's cost as SMAC3 gives it: a float for one objective, a tuple for several."""
+        if self.costs is None:
+            return None
+        return self.costs[0] if len(self.costs) == 1 else self.costs
 
     @property
     def exit_code(self) -> int:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..execution import Executor, Limits, TrialRequest, make_executor
-from ..runhistory.folder import LOGS
+from ..execution import Executor, TrialRequest
 from ..scenario import Scenario
 from ..target import TargetSpec
 from ..trial import TrialInfo, TrialValue
@@ -16,39 +15,32 @@ from .placement import trial_variables
 from .result import RunResult
 from .session import Session
 from .signals import StopSignals
+from .trials import start_executor
 
 POLL_S = 0.1
 
 
-def trial_limits(scenario: Scenario) -> Limits:
-    return Limits(scenario.trial_walltime_limit, scenario.trial_memory_limit, scenario.trial_threads)
-
-
 def run_serial(scenario: Scenario, target: TargetSpec | Callable[..., Any], *, fresh: bool = False,
                show_progress: bool = True) -> RunResult:
-    """Run (or resume) the scenario in this process."""
+    """Run (or resume) the scenario in this process. The target is loaded before the run begins:
+    a target that does not load leaves no run behind."""
     with Session(scenario, fresh=fresh) as session, StopSignals() as signals:
-        driver = Driver(scenario, session, ranks=1, show_progress=show_progress)
-        executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
-                                 trial_limits(scenario), session.dir / LOGS / "worker0.out",
-                                 scenario.instance_features, trial_variables(0, 0, scenario.gpus_per_worker))
-        stopped_by = "n_trials"
+        executor = start_executor(scenario, target, session.dir, 0, trial_variables(0, 0, scenario.gpus_per_worker))
         try:
-            while driver.can_ask():
-                reason = signals.name or driver.limit_reached()
-                if reason:
-                    stopped_by = reason
-                    break
+            session.begin()
+            driver = Driver(scenario, session, ranks=1, show_progress=show_progress)
+            while (stopped_by := driver.stop_reason(signals.name)) is None:
+                if not driver.can_ask():
+                    raise RuntimeError("the serial loop has nothing to run and no reason to stop")
                 info = driver.ask()
                 driver.started(info, worker=0)
                 value = _run_trial(executor, info, driver, signals, session)
-                if value is None:  # cut short by a stop: it stays RUNNING and runs again on resume
-                    continue
-                driver.finished(info, value)
-                driver.update_model()
+                if value is not None:  # None: cut short by a stop; it runs again on resume
+                    driver.finished(info, value)
+                    driver.update_model()
         finally:
             executor.close()
-        return driver.finish(signals.name or stopped_by)
+        return driver.finish(stopped_by)
 
 
 def _run_trial(executor: Executor, info: TrialInfo, driver: Driver, signals: StopSignals,

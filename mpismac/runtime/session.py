@@ -1,4 +1,9 @@
-"""A run folder opened for writing by this job: lock, resume-or-start, recorder, log file."""
+"""A run folder opened for writing by this job: lock, resume-or-start, recorder, log file.
+
+Opening reads and checks (the lock taken, the scenario compared, an earlier run read back) and
+writes nothing else; `begin` writes the scenario down and opens the journal. A runtime starts
+its trial process in between, so a target that does not load leaves no run behind.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,20 @@ from pathlib import Path
 
 import yaml
 
+from .. import yamlio
 from ..errors import ScenarioError, UserError
 from ..runhistory import RunHistory
-from ..runhistory.folder import LOCK, LOGS, SCENARIO, Recorder, RunLock, journal_name, load_run
+from ..runhistory.folder import (
+    LOCK,
+    LOGS,
+    SCENARIO,
+    Recorder,
+    RunFolderError,
+    RunLock,
+    journal_name,
+    load_run,
+    parts,
+)
 from ..runhistory.replay import ReplayState
 from ..scenario import RESUMABLE_CHANGES, Scenario
 
@@ -19,7 +35,7 @@ log = logging.getLogger("mpismac")
 
 
 class Session:
-    """Everything a runtime writes through. Use as a context manager."""
+    """Everything a runtime writes through. Use as a context manager; call `begin` before writing."""
 
     def __init__(self, scenario: Scenario, fresh: bool = False, rank: int = 0, part: str = "",
                  primary: bool = True):
@@ -31,6 +47,9 @@ class Session:
         self.part = part
         self.primary = primary
         self.lock: RunLock | None = None
+        self.recorder: Recorder | None = None
+        missing = [p for p in (self.dir, *self.dir.parents) if not p.exists()]
+        self._created = missing[-1] if primary and missing else None  # removed again if the run never begins
         if primary:
             self._open_folder(fresh)
         (self.dir / LOGS).mkdir(exist_ok=True)
@@ -42,21 +61,22 @@ class Session:
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("mpismac").addHandler(self._handler)
         try:
-            state, journal_end = self._resume_or_start()
+            self.state, self._journal_end = self._read_or_new()
         except BaseException:
             self.close()
             raise
-        self.resumed = journal_end is not None
-        self.state = state
-        self.recorder = Recorder(self.dir, scenario.to_yaml(), state, journal_end,
-                                 scenario.snapshot_interval, part)
+        self.resumed = self._journal_end is not None
 
     def _open_folder(self, fresh: bool) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{self.dir}: cannot create the run folder ({exc.strerror}); set "
+                            "'output_directory' to a folder you can write") from None
         self.lock = RunLock(self.dir)
         self.lock.acquire()  # also before --fresh: never move a folder another job is writing
         if fresh and any(p.name != LOCK for p in self.dir.iterdir()):
-            aside = self.dir.with_name(f"{self.dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = self._aside_name()
             shutil.move(str(self.dir), aside)  # our lock moves with it: no moment without one
             (aside / LOCK).unlink()
             log.info("moved the previous run aside to %s", aside)
@@ -64,47 +84,90 @@ class Session:
             self.lock = RunLock(self.dir)
             self.lock.acquire()
 
-    def _resume_or_start(self) -> tuple[ReplayState, int | None]:
-        """This session's state: new, or read back (a pSMAC rank new to the run starts new). The
-        primary session checks the scenario first and writes it down last."""
-        path = self.dir / SCENARIO
-        state, journal_end = ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
-        exists = path.exists()
-        if self.primary and exists:
-            self._check_scenario(path)
-        if exists and (not self.part or (self.dir / journal_name(self.part)).exists()):
-            loaded = load_run(self.dir, self.part)
-            rh = loaded.state.runhistory
-            if self.scenario.n_trials < rh.n_own:
-                raise UserError(f"{self.dir} already holds {rh.n_own} trials: n_trials ({self.scenario.n_trials}) "
-                                "may grow on resume, not shrink below that")
-            log.info("resuming %s%s: %d trials finished, %d to run again", self.dir,
-                     f" ({self.part})" if self.part else "", len(rh.finished()) - rh.n_shared, len(rh.running()))
-            state, journal_end = loaded.state, loaded.journal_end
-        if self.primary:
-            path.write_text(self.scenario.to_yaml())  # the keys of RESUMABLE_CHANGES may differ
-        return state, journal_end
+    def _aside_name(self) -> Path:
+        """`{seed}.old-{timestamp}`, with a counter when that name is taken (two --fresh in a second)."""
+        base = self.dir.with_name(f"{self.dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        aside, n = base, 1
+        while aside.exists():
+            aside, n = base.with_name(f"{base.name}-{n}"), n + 1
+        return aside
 
-    def _check_scenario(self, path: Path) -> None:
-        """Refuse to resume a different scenario (the keys of RESUMABLE_CHANGES may differ)."""
+    def _read_or_new(self) -> tuple[ReplayState, int | None]:
+        """This session's state: new, or read back (a pSMAC rank new to the run starts new). The
+        primary session checks the scenario first."""
+        path = self.dir / SCENARIO
+        new = ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
+        if self.primary and not path.exists() and self._journals():
+            raise UserError(f"{self.dir} holds a run whose {SCENARIO} is missing: restore it, or use --fresh "
+                            "to start over (the old folder is moved aside)")
+        if not path.exists():
+            return new
+        if self.primary and not self._check_scenario(path):
+            return new
+        if self.part and not (self.dir / journal_name(self.part)).exists():
+            return new
+        loaded = load_run(self.dir, self.part)
+        rh = loaded.state.runhistory
+        if self.scenario.n_trials < rh.n_own:
+            raise UserError(f"{self.dir} already holds {rh.n_own} trials: n_trials ({self.scenario.n_trials}) "
+                            "may grow on resume, not shrink below that")
+        log.info("resuming %s%s: %d trials finished, %d to run again", self.dir,
+                 f" ({self.part})" if self.part else "", len(rh.finished()) - rh.n_shared, len(rh.running()))
+        return loaded.state, loaded.journal_end
+
+    def _journals(self) -> list[Path]:
+        return sorted(self.dir.glob("journal*.jsonl"))
+
+    def _check_scenario(self, path: Path) -> bool:
+        """Whether the run here goes on. A different scenario (the keys of RESUMABLE_CHANGES may
+        differ) is refused, unless that run never finished a trial: then it is started over (a
+        first start that failed, e.g. on a typo in the target, must not block the corrected one)."""
         try:
-            previous = Scenario.from_dict(yaml.safe_load(path.read_text()), source=str(path))
+            previous = Scenario.from_dict(yamlio.load(path.read_text()), source=str(path))
         except (ScenarioError, yaml.YAMLError) as exc:
-            raise UserError(f"{path}: the run in this folder cannot be resumed: {exc}") from None
-        changed = [k for k in self.scenario.changed_keys(previous) if k not in RESUMABLE_CHANGES]
-        if changed:
-            raise UserError(f"{self.dir} holds a run of a different scenario (changed: {', '.join(changed)}); "
-                            f"only {', '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to "
-                            "start over (the old folder is moved aside), or another name or seed.")
+            changed, why = ["?"], f"its {SCENARIO} no longer reads ({exc})"
+        else:
+            changed = [k for k in self.scenario.changed_keys(previous) if k not in RESUMABLE_CHANGES]
+            why = f"changed: {', '.join(changed)}"
+        if not changed:
+            return True
+        if self._finished_trials() == 0:
+            log.warning("%s held a run of another scenario (%s) that never finished a trial: starting over",
+                        self.dir, why)
+            for stale in [*self._journals(), *self.dir.glob("runhistory*.h5"), path]:
+                stale.unlink()
+            return False
+        raise UserError(f"{self.dir} holds a run of a different scenario ({why}); only "
+                        f"{', '.join(RESUMABLE_CHANGES)} may change on resume. Use --fresh to start over "
+                        "(the old folder is moved aside), or another name or seed.")
+
+    def _finished_trials(self) -> int:
+        """Trials the run in this folder finished, over all its parts; -1 if it cannot be read."""
+        try:
+            return sum(len(load_run(self.dir, part).state.runhistory.finished())
+                       for part in parts(self.dir) or [""])
+        except (RunFolderError, OSError):
+            return -1
+
+    def begin(self) -> Recorder:
+        """Write the scenario down (primary) and open this session's journal: from here on the
+        folder holds the run."""
+        if self.primary:
+            (self.dir / SCENARIO).write_text(self.scenario.to_yaml())  # RESUMABLE_CHANGES may differ
+        self.recorder = Recorder(self.dir, self.scenario.to_yaml(), self.state, self._journal_end,
+                                 self.scenario.snapshot_interval, self.part)
+        return self.recorder
 
     def close(self) -> None:
-        if hasattr(self, "recorder"):
+        if self.recorder is not None:
             self.recorder.close()
-        if self.lock is not None:
-            self.lock.release()
         logging.getLogger("mpismac").setLevel(self._level)
         logging.getLogger("mpismac").removeHandler(self._handler)
         self._handler.close()
+        if self.lock is not None:
+            self.lock.release()
+        if self.recorder is None and self._created is not None:  # a run that never began leaves no folder
+            shutil.rmtree(self._created, ignore_errors=True)
 
     def __enter__(self) -> Session:
         return self

@@ -13,14 +13,13 @@ from typing import Any
 from mpi4py import MPI
 
 from ..errors import UserError
-from ..execution import Executor, TrialRequest, make_executor
-from ..runhistory.folder import LOGS
+from ..execution import Executor, TrialRequest
 from ..scenario import Scenario
 from ..target import TargetSpec
 from .comm import Backoff, Endpoint, fit
 from .protocol import Tag, value_to_dict
-from .serial import trial_limits
 from .signals import StopSignals
+from .trials import start_executor
 
 log = logging.getLogger("mpismac")
 TRIAL_POLL_S = 0.05
@@ -38,9 +37,7 @@ def run_worker(comm: MPI.Comm, scenario: Scenario, target: TargetSpec | Callable
     endpoint = Endpoint(comm, source=0)
     executor: Executor | None = None
     try:
-        executor = make_executor(target, scenario.configspace, scenario.objectives, scenario.crash_cost,
-                                 trial_limits(scenario), run_dir / LOGS / f"worker{rank}.out",
-                                 scenario.instance_features, env)
+        executor = start_executor(scenario, target, run_dir, rank, env)
         error = None
     except UserError as exc:
         error = str(exc)
