@@ -20,9 +20,10 @@ import numpy as np
 from ConfigSpace import ConfigurationSpace
 
 from mpismac.runhistory.folder import Recorder
-from mpismac.runhistory.replay import ReplayState
+from mpismac.runhistory.records import ConfigAdded, TrialEnded, TrialStarted
 from mpismac.runhistory.runhistory import RunHistory
 from mpismac.runhistory.snapshot import write_snapshot
+from mpismac.runhistory.state import RunState
 from mpismac.trial import Status, TrialInfo, TrialValue
 
 SPACE = ConfigurationSpace({"x": (-5.0, 10.0), "y": (0.0, 15.0)}, seed=0)
@@ -34,14 +35,21 @@ def _value(rng: np.random.Generator) -> TrialValue:
     return TrialValue((float(rng.random() * 100),), Status.SUCCESS, now - 1, now, {"cpu_time": 0.5})
 
 
-def build(n: int) -> ReplayState:
-    rh = RunHistory(SPACE, ("cost",))
+def _trial(rh: RunHistory, config, when: float) -> tuple[ConfigAdded, TrialStarted]:
+    """The records that add a configuration and start a trial of it, as the optimizer and driver write them."""
+    tid, cid = len(rh.trials), len(rh.configs)
+    return (ConfigAdded(cid, dict(config), "random"),
+            TrialStarted.of(TrialInfo(tid, cid, dict(config), None, 0, None), when, 1, 0, STATE))
+
+
+def build(n: int) -> RunState:
+    state = RunState(RunHistory(SPACE, ("cost",)), STATE)
     rng = np.random.default_rng(0)
-    for i, config in enumerate(SPACE.sample_configuration(n)):
-        cid, _ = rh.add_config(dict(config), "random")
-        rh.start_trial(TrialInfo(i, cid, dict(config), None, 0, None), time.time())
-        rh.end_trial(i, _value(rng))
-    return ReplayState(rh, STATE)
+    for config in SPACE.sample_configuration(n):
+        for record in _trial(state.runhistory, config, time.time()):
+            state.apply(record)
+        state.apply(TrialEnded(len(state.runhistory.trials) - 1, _value(rng)))
+    return state
 
 
 def ours(n: int, folder: Path, extra: int = 50, repeats: int = 5) -> dict[str, float]:
@@ -51,15 +59,10 @@ def ours(n: int, folder: Path, extra: int = 50, repeats: int = 5) -> dict[str, f
     rng = np.random.default_rng(1)
     appends, checkpoints = [], []
     for config in SPACE.sample_configuration(extra):
-        tid = len(rh.trials)
-        cid, _ = rh.add_config(dict(config), "random")
-        info = TrialInfo(tid, cid, dict(config), None, 0, None)
-        rh.start_trial(info, time.time())
         t0 = time.perf_counter()
-        recorder.start(info, time.time(), 1, 0, STATE)  # config + start records
-        value = _value(rng)
-        rh.end_trial(tid, value)
-        recorder.end(tid, value)
+        for record in _trial(rh, config, time.time()):  # config + start records, applied and appended
+            recorder.write(record)
+        recorder.write(TrialEnded(len(rh.trials) - 1, _value(rng)))
         t1 = time.perf_counter()
         recorder.checkpoint(STATE, 1.0, 1.0)  # state record + fsync
         t2 = time.perf_counter()

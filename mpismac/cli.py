@@ -114,7 +114,9 @@ def _load_everywhere(args: argparse.Namespace, comm):
             raise
         error = str(exc)
     if comm is not None:
-        root_error = comm.bcast(error, root=0)
+        from .runtime.protocol import root_verdict
+
+        root_error = root_verdict(comm, error)
         if root_error is not None:
             raise (UserError if comm.Get_rank() == 0 else ReportedElsewhere)(root_error)
         if error is not None:

@@ -17,18 +17,18 @@ from typing import IO, Any
 
 from . import yamlio
 from .runhistory.merge import load_any
-from .runhistory.replay import ReplayState
+from .runhistory.state import RunState
 from .space import configspace_to_json
 from .trial import Status
 
 FORMATS = ("csv", "smac3")
 
 
-def _finished(state: ReplayState) -> list:
+def _finished(state: RunState) -> list:
     return sorted(state.runhistory.finished(), key=lambda r: r.trial_id)
 
 
-def write_csv(state: ReplayState, out: IO[str]) -> int:
+def write_csv(state: RunState, out: IO[str]) -> int:
     """A row per trial (running ones included), hyperparameters as columns; the number of rows."""
     rh = state.runhistory
     names = list(rh.configspace.keys())
@@ -80,7 +80,7 @@ def _smac3_scenario(raw: dict[str, Any], n_workers: int) -> dict[str, Any]:
     }
 
 
-def write_smac3(state: ReplayState, scenario_yaml: str, out_dir: Path) -> int:
+def write_smac3(state: RunState, scenario_yaml: str, out_dir: Path) -> int:
     """SMAC3's runhistory.json, configspace.json, scenario.json, intensifier.json and
     optimization.json in `out_dir`; the number of trials written."""
     rh = state.runhistory
@@ -113,7 +113,7 @@ def write_smac3(state: ReplayState, scenario_yaml: str, out_dir: Path) -> int:
     inc = rh.incumbent
     intensifier = {"incumbent_ids": [] if inc is None else [inc.config_id + 1], "rejected_config_ids": [],
                    "incumbents_changed": len(rh.trajectory), "trajectory": trajectory, "state": {"queue": []}}
-    workers = max((int(j.get("ranks", 1)) for j in state.jobs), default=1)
+    workers = max((j.ranks for j in state.jobs), default=1)
     optimization = {"used_walltime": state.walltime_used,
                     "used_target_function_walltime": sum(d["time"] for d in data),
                     "used_target_function_cputime": sum(d["cpu_time"] for d in data),

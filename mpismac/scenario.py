@@ -133,6 +133,11 @@ class Scenario:
             raise ScenarioError(source, problems)
         return cls(**known, source=source, base_dir=str(base_dir))
 
+    @property
+    def crash_costs(self) -> tuple[float, ...]:
+        """`crash_cost` as validated: one per objective."""
+        return self.crash_cost if isinstance(self.crash_cost, tuple) else (float(self.crash_cost),)
+
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)
 
@@ -220,7 +225,7 @@ def _number(value: Any, *, positive: bool = False, allow_inf: bool = True, integ
     if integer:
         if not float(value).is_integer():
             raise _Bad(f"expected an integer, got {value!r}")
-        value = int(value)
+        value = int(float(value))
     elif math.isinf(value) and not allow_inf:
         raise _Bad(f"expected a finite number, got {value!r}")
     if positive and value <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -41,6 +42,21 @@ class TrialValue:
     end_time: float = 0.0
     additional_info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.cost, tuple):  # TrialValue(cost=1.0), or a list: a tuple of floats
+            cost = (self.cost,) if isinstance(self.cost, numbers.Real) else self.cost
+            object.__setattr__(self, "cost", tuple(float(c) for c in cost))
+
     @property
     def ok(self) -> bool:
         return self.status == Status.SUCCESS and all(math.isfinite(c) for c in self.cost)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, as journal records and shared runs carry a trial's outcome."""
+        return {"status": int(self.status), "cost": list(self.cost), "start": self.start_time,
+                "end": self.end_time, "info": self.additional_info}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TrialValue:
+        return cls(tuple(float(c) for c in d["cost"]), Status(d["status"]), float(d["start"]), float(d["end"]),
+                   dict(d["info"]))

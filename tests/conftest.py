@@ -56,6 +56,16 @@ def process_gone(pid: int) -> bool:
         return True
 
 
+def gone_within(pid: int, seconds: float = 10.0) -> bool:
+    """Whether the process is gone before the deadline (polled: a loaded machine reaps late)."""
+    deadline = time.monotonic() + seconds
+    while not process_gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 @pytest.fixture
 def space() -> ConfigurationSpace:
     return ConfigurationSpace({"x": (-5.0, 10.0), "y": (0.0, 15.0)})

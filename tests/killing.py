@@ -1,11 +1,11 @@
 """Kill campaign: SIGKILL real `mpiexec -n 4` runs at random moments, many inside writes, and check
 after every kill that the run folder opens and holds every trial that was durable before it.
 
-Rank 0 announces its writes through the MPISMAC_WRITE_TRACE hook (mpismac/runhistory/tracing.py),
-each stretched by MPISMAC_WRITE_PAUSE: a journal record half written, a snapshot half built or
-written but not swapped in. A kill aimed at a write waits for its `B` line and lands within the
-pause; the trace then proves where it landed (a `B` with no `E` after it), and its `E sync` lines
-list the trials made durable, so "nothing lost" is checked against what the killed job itself
+Rank 0 announces its writes through a write observer (tests/data/traced_run.py), each stretched
+by a pause: a journal record half written, a snapshot half built or written but not swapped in.
+A kill aimed at a write waits for its `B` line and lands within the pause; the trace then proves
+where it landed (a `B` with no `E` after it), and its `E sync` lines list the trials made
+durable, so "nothing lost" is checked against what the killed job itself
 reported. Used by tests/test_crash_safety.py (a couple of dozen kills) and, run as a script, for
 the long campaign reported in benchmarks/README.md:
 
@@ -33,6 +33,7 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 MARKER = "MPISMAC_KILL_CAMPAIGN"
+TRACED_RUN = DATA / "traced_run.py"
 PAUSE = 0.04  # seconds each traced write is held open
 RANKS = 4
 # How a kill is placed: aimed at a write of rank 0 (killing rank 0 or every rank), or at a random moment.
@@ -118,8 +119,8 @@ def _processes(folder: Path) -> dict[int, list[bytes]]:
 
 
 def _ranks(folder: Path) -> list[int]:
-    return [pid for pid, argv in _processes(folder).items() if argv[:3] == [sys.executable.encode(), b"-m",
-                                                                          b"mpismac"]]
+    return [pid for pid, argv in _processes(folder).items()
+            if argv[:2] == [sys.executable.encode(), str(TRACED_RUN).encode()]]
 
 
 def _kill(pids: list[int]) -> None:
@@ -135,12 +136,11 @@ def one_kill(folder: Path, scenario_path: Path, plan: str, rng: random.Random, d
     """Start a job on the run folder, kill it as planned, and check the folder."""
     aim, victim = plan.split(":")
     trace = Trace(folder / f"trace{index}.txt")
-    env = {**os.environ, "MPISMAC_WRITE_TRACE": str(trace.path), "MPISMAC_WRITE_PAUSE": str(PAUSE),
-           MARKER: str(folder)}
+    env = {**os.environ, MARKER: str(folder)}
     with open(folder / f"job{index}.err", "wb") as err:  # the job keeps its own copy
-        job = subprocess.Popen([str(MPIEXEC), "-n", str(RANKS), sys.executable, "-m", "mpismac",
-                                str(scenario_path), "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=err,
-                               start_new_session=True)
+        job = subprocess.Popen([str(MPIEXEC), "-n", str(RANKS), sys.executable, str(TRACED_RUN), str(trace.path),
+                                str(PAUSE), str(scenario_path), "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=err, start_new_session=True)
     kill = Kill(plan)
     wanted = rng.randint(1, 15)  # kill at the wanted-th write of that kind (counted in this job)
     random_after = rng.uniform(0.0, 1.0)  # random plans: seconds after rank 0's first write

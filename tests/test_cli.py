@@ -257,6 +257,38 @@ def test_a_serial_run_cut_by_the_job_end_in_its_last_trial_exits_3(tmp_path):
     assert _report(tmp_path / "out" / "t" / "0")["status"]["RUNNING"] == 1
 
 
+def test_a_folder_that_lost_its_scenario_is_not_run_over(tmp_path):
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    run_dir = tmp_path / "out" / "t" / "0"
+    assert run_cli(str(path), "--quiet").returncode == 0
+    (run_dir / "scenario.yaml").unlink()
+    again = run_cli(str(path))
+    assert again.returncode == 2 and "scenario.yaml is missing" in again.stderr
+    assert [r["op"] for r in read_journal(run_dir / "journal.jsonl").records].count("job") == 1
+
+
+def test_fresh_twice_in_one_second_keeps_both_old_runs(tmp_path):
+    """The name a --fresh moves the old run to is taken already: the next free one is used."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=2)
+    run_dir = tmp_path / "out" / "t" / "0"
+    assert run_cli(str(path), "--quiet").returncode == 0
+    now = time.time()
+    for k in range(-1, 30):  # every name the next seconds could give, taken
+        (run_dir.parent / f"0.old-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now + k))}").mkdir()
+    proc = run_cli(str(path), "--fresh", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    moved = [p for p in run_dir.parent.glob("0.old-*-*") if (p / "journal.jsonl").exists()]
+    assert len(moved) == 1 and _report(run_dir)["trials"] == 2
+
+
+@pytest.mark.parametrize("where", ["a_file/sub", "/proc/no/such"])
+def test_an_output_directory_that_cannot_be_made_is_a_user_mistake(tmp_path, where):
+    (tmp_path / "a_file").write_text("")
+    target = where if where.startswith("/") else str(tmp_path / where)
+    proc = run_cli(str(_scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", output_directory=target)))
+    assert proc.returncode == 2 and "cannot create the run folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_report_on_a_missing_folder(tmp_path):
     proc = run_cli("report", str(tmp_path / "nope"))
     assert proc.returncode == 2 and "not an mpismac run folder" in proc.stderr

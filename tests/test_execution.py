@@ -17,7 +17,7 @@ from mpismac.execution import ChildExecutor, InProcessExecutor, Limits, TrialReq
 from mpismac.target import TargetSpec
 from mpismac.trial import Status
 
-from .conftest import DATA, process_gone
+from .conftest import DATA, gone_within, process_gone
 
 CRASH = 1e9
 
@@ -98,9 +98,7 @@ def test_hanging_grandchild_is_killed_with_the_group(space, tmp_path, monkeypatc
     try:
         value = _run(ex)
         assert value.status == Status.TIMEOUT
-        grandchild = int(pid_file.read_text())
-        time.sleep(0.2)
-        assert process_gone(grandchild)
+        assert gone_within(int(pid_file.read_text()))
     finally:
         ex.close()
 
@@ -112,8 +110,7 @@ def test_leftover_processes_are_killed_after_a_trial(space, tmp_path, monkeypatc
     try:
         value = _run(ex)
         assert value.status == Status.SUCCESS and value.additional_info["killed_leftover_processes"] == 1
-        time.sleep(0.2)
-        assert process_gone(int(pid_file.read_text()))
+        assert gone_within(int(pid_file.read_text()))
     finally:
         ex.close()
 

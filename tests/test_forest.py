@@ -21,6 +21,7 @@ from mpismac.optimizer.acquisition import log_ei
 from mpismac.optimizer.vectors import VectorSpace
 
 
+@pytest.mark.fast
 def test_log_ei_matches_the_closed_form_and_stays_finite_in_the_tail():
     mean = np.array([-1.0, 0.0, 0.5, 2.0])
     std = np.array([1.0, 0.5, 2.0, 0.3])
@@ -42,6 +43,7 @@ def _conditional_space() -> ConfigurationSpace:
     return cs
 
 
+@pytest.mark.fast
 def test_perturbed_and_repaired_rows_are_valid_configurations():
     cs = _conditional_space()
     space = VectorSpace(cs)
@@ -55,6 +57,7 @@ def test_perturbed_and_repaired_rows_are_valid_configurations():
     assert models == {"svm", "forest"}  # branches change, 'knn' stays forbidden
 
 
+@pytest.mark.fast
 def test_single_coordinate_neighbours_move_one_numeric_hyperparameter():
     space = VectorSpace(ConfigurationSpace({f"x{i}": (0.0, 1.0) for i in range(5)}))
     rows = np.full((4, 5), 0.5)
@@ -64,6 +67,7 @@ def test_single_coordinate_neighbours_move_one_numeric_hyperparameter():
     assert np.all((both != 0.5).sum(axis=1) == 5)
 
 
+@pytest.mark.fast
 def test_extra_trees_spread_is_zero_on_the_data_and_grows_away_from_it():
     from mpismac.optimizer.surrogate import Forest
 
@@ -81,6 +85,7 @@ def test_extra_trees_spread_is_zero_on_the_data_and_grows_away_from_it():
     assert np.array_equal(again.predict(x[:5])[0], forest.predict(x[:5])[0])  # seeded
 
 
+@pytest.mark.fast
 def test_hpo_proposals_on_a_conditional_space_are_valid():
     cs = _conditional_space()
     opt = Optimizer(Scenario(configspace=cs, n_trials=40))
@@ -105,16 +110,19 @@ def _regret(facade: str, seed: int, n: int = 60) -> float:
     return opt.incumbent.cost[0] - 0.397887
 
 
+@pytest.mark.fast
 def test_forest_beats_random_search_on_branin():
     forest = [_regret("hpo", s) for s in range(3)]
     random = [_regret("random", s) for s in range(3)]
     assert np.median(forest) < 0.05 and np.median(forest) < np.median(random) / 10
 
 
+@pytest.mark.fast
 def test_hpo_runs_are_reproducible():
     assert _regret("hpo", 4, 30) == _regret("hpo", 4, 30)
 
 
+@pytest.mark.fast
 def test_pending_trials_spread_the_batch():
     cs = ConfigurationSpace({"x": (-5.0, 10.0), "y": (0.0, 15.0)})
     opt = Optimizer(Scenario(configspace=cs, n_trials=100, seed=0, deterministic=True))

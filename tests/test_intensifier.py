@@ -6,10 +6,13 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+import pytest
 from ConfigSpace import ConfigurationSpace
 
 from mpismac import Optimizer, Scenario
 from mpismac.trial import Status, TrialValue
+
+pytestmark = pytest.mark.fast
 
 
 def _noise(seed: int, instance: str | None) -> float:

@@ -4,11 +4,14 @@ of a smooth optimum that the forest alone only gets near, on any space."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from ConfigSpace import Categorical, Configuration, ConfigurationSpace, EqualsCondition, Float, Integer
 
 from mpismac import Optimizer, Scenario
 from mpismac.optimizer.local_model import local_step
 from mpismac.optimizer.vectors import VectorSpace
+
+pytestmark = pytest.mark.fast
 
 OPTIMUM = np.array([0.23, 0.61, 0.47, 0.35])
 CURVATURE = np.array([40.0, 10.0, 25.0, 90.0])

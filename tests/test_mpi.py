@@ -50,7 +50,7 @@ def test_results_from_every_worker_in_one_run_folder(tmp_path):
 
 def test_failing_targets_in_parallel_on_8_ranks(tmp_path):
     # deterministic: every trial a new configuration, the same 40 whatever the order of results
-    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:mixed", n_trials=40, trial_walltime_limit=1,
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:mixed", n_trials=40, trial_walltime_limit=3,
                      trial_memory_limit=400, crash_cost=1000, deterministic="true")
     proc = mpirun(8, "-m", "mpismac", str(path), "--quiet", timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -117,8 +117,7 @@ def test_sigterm_stops_every_rank_and_a_resume_on_other_ranks_completes(tmp_path
 def test_internal_error_on_a_worker_aborts_the_job(tmp_path):
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=100)
     start = time.monotonic()
-    proc = mpirun(4, "-m", "mpismac", str(path), "--quiet", timeout=60,
-                  env={"MPISMAC_INJECT_FAULT": "worker-after-trial"})
+    proc = mpirun(4, str(DATA / "faulty_worker.py"), str(path), "--quiet", timeout=60)
     assert proc.returncode not in (0, 2, 3), proc.stderr
     assert "internal error on rank" in proc.stderr and "fault injected" in proc.stderr
     assert time.monotonic() - start < 20

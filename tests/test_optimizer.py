@@ -29,8 +29,41 @@ def test_ask_with_pending_and_tell_out_of_order(space):
         opt.tell(info, info.config["x"] ** 2)
     best = min(asked, key=lambda i: i.config["x"] ** 2)
     assert opt.incumbent.config_id == best.config_id and opt.pending == []
-    opt.tell(asked[0], TrialValue((float("inf"),), Status.CRASHED))  # a crash never becomes incumbent
+    crashed = opt.ask()
+    opt.tell(crashed, TrialValue((float("inf"),), Status.CRASHED))  # a crash never becomes incumbent
     assert opt.incumbent.config_id == best.config_id
+
+
+def test_tell_takes_each_asked_trial_once_with_one_cost_per_objective(space):
+    """What the plain ask/tell API refuses or corrects (each silently broke a run before)."""
+    from mpismac import TrialInfo
+
+    opt = Optimizer(_scenario(space, deterministic=True))
+    info = opt.ask()
+    opt.tell(info, 1.0)
+    with pytest.raises(ValueError, match="trial 0 was told already"):
+        opt.tell(info, 5.0)
+    assert opt.runhistory.trials[0].cost == (1.0,)
+    with pytest.raises(ValueError, match="trial 99 was not asked"):
+        opt.tell(TrialInfo(99, 0, info.config), 1.0)
+    with pytest.raises(ValueError, match="expected 1 cost"):
+        opt.tell(opt.ask(), [1.0, 2.0])
+    with pytest.raises(TypeError, match="TrialInfo that ask returned"):
+        opt.tell(0, 1.0)
+    for bad in ("abc", None):
+        with pytest.raises(TypeError, match="cost"):
+            opt.tell(opt.ask(), bad)
+    nan = opt.ask()
+    opt.tell(nan, float("nan"))  # a NaN cost is a crash, with the crash cost
+    assert opt.runhistory.trials[nan.trial_id].status == Status.CRASHED
+    plain = opt.ask()
+    opt.tell(plain, TrialValue(cost=2.0))  # a single cost needs no tuple
+    assert opt.runhistory.trials[plain.trial_id].cost == (2.0,)
+    for _ in range(12):  # the race goes on over all of it
+        opt.tell(opt.ask(), 3.0)
+    assert opt.incumbent.cost == (1.0,)
+    with pytest.raises(TypeError, match="needs a Scenario"):
+        Optimizer("scenario.yaml")
 
 
 def test_same_seed_same_proposals_other_seed_others(space):
@@ -164,7 +197,8 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
     pending = [opt.ask() for _ in range(3)]
     with ThreadPoolExecutor(1) as helper:
         for _ in range(5):  # each started after the last one was kept, as the manager does
-            helper.submit(opt.propose_job()).result()()
+            job = opt.propose_job()
+            job.install(helper.submit(job.compute).result())
     assert opt.n_prepared == 5
     prepared = [opt.ask() for _ in range(5)]
     assert opt.n_prepared == 0 and {i.origin for i in prepared} <= {"acquisition", "local"}
@@ -176,7 +210,7 @@ def test_proposals_prepared_off_the_asking_thread_spread_jointly(space):
     alone = _min_distance([Configuration(space, values=v).get_array() for v in blind])
     assert jointly > 0.01 and jointly > 10 * alone, (jointly, alone)
     # made in one job, from one acquisition search (what the manager does to refill its queue)
-    opt.propose_job(count=5)()()
+    opt.propose_job(count=5).run()
     assert opt.n_prepared == 5
     batch = [opt.ask() for _ in range(5)]
     assert len({i.config_id for i in batch}) == 5 and {i.origin for i in batch} <= {"acquisition", "local"}
@@ -195,15 +229,15 @@ def test_a_proposal_from_the_latest_model_replaces_an_older_one(space):
         opt.update_model()
     running = opt.ask()
     for _ in range(3):
-        opt.propose_job(keep_at_most=3)()()
+        opt.propose_job(keep_at_most=3).run()
     assert (opt.n_prepared, opt.n_fresh) == (3, 3)
     opt.tell(running, _branin(running.config))
     assert opt.update_model()
     assert (opt.n_prepared, opt.n_fresh) == (3, 0)
-    opt.propose_job(keep_at_most=3)()()
+    opt.propose_job(keep_at_most=3).run()
     fresh = opt._prepared[-1].values
     assert (opt.n_prepared, opt.n_fresh) == (3, 1)
     assert opt.ask().config == fresh
     assert (opt.n_prepared, opt.n_fresh) == (2, 0)
-    opt.propose_job(keep_at_most=3)()()  # room in the queue: nothing dropped
+    opt.propose_job(keep_at_most=3).run()  # room in the queue: nothing dropped
     assert (opt.n_prepared, opt.n_fresh) == (3, 1)

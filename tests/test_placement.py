@@ -1,6 +1,10 @@
 """Which worker is which on its node, across several nodes (one node here, so the rule is tested directly)."""
 
+import pytest
+
 from mpismac.runtime.placement import local_index, trial_variables
+
+pytestmark = pytest.mark.fast
 
 
 def test_local_index_counts_workers_per_node_and_skips_the_manager():

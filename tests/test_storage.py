@@ -5,48 +5,51 @@ from __future__ import annotations
 import h5py
 import pytest
 
-from mpismac.runhistory import RunHistory, TrajectoryEntry
+from mpismac.runhistory import RunHistory
 from mpismac.runhistory.folder import JOURNAL, SCENARIO, SNAPSHOT, RunFolderError, load_run
 from mpismac.runhistory.journal import JournalWriter, encode, read_journal
-from mpismac.runhistory.replay import (
+from mpismac.runhistory.records import (
+    Checkpointed,
+    ConfigAdded,
+    IncumbentChanged,
     JournalFormatError,
-    ReplayState,
-    config_record,
-    end_record,
-    incumbent_record,
-    replay,
-    start_record,
-    state_record,
+    TrialEnded,
+    TrialStarted,
+    decode,
 )
 from mpismac.runhistory.snapshot import SnapshotError, read_snapshot, write_snapshot
+from mpismac.runhistory.state import RunState
 from mpismac.scenario import Scenario
 from mpismac.trial import Status, TrialInfo, TrialValue
 
+pytestmark = pytest.mark.fast
+
 
 def _records(n: int, first: int = 0):
+    """Journal records (as JSON objects) of n trials."""
     out = []
     for i in range(first, first + n):
         config = {"x": i % 15 - 5.0 + 0.001 * i, "y": 1.0}
         info = TrialInfo(i, i, config, "inst" if i % 2 else None, i, 3.0 if i % 3 else None)
-        out.append(config_record(i, info.config, "sobol"))
-        out.append(start_record(info, 100.0 + i, worker=i % 3, rank=0, optimizer_state={"n": i + 1}))
+        out.append(ConfigAdded(i, info.config, "sobol"))
+        out.append(TrialStarted.of(info, 100.0 + i, worker=i % 3, rank=0, counters={"n": i + 1}))
         if i % 4 != 3:  # every 4th stays running
             status = Status.SUCCESS if i % 5 else Status.CRASHED
-            out.append(end_record(i, TrialValue((float(i),) if status == Status.SUCCESS else (float("inf"),),
+            out.append(TrialEnded(i, TrialValue((float(i),) if status == Status.SUCCESS else (float("inf"),),
                                                 status, 100.0 + i, 101.0 + i, {"k": [i, "v"]})))
         if i % 6 == 0:
-            out.append(incumbent_record(TrajectoryEntry(i, i, (float(i),), float(i))))
-    out.append(state_record({"n": first + n}, 12.5, 3.0))
-    return out
+            out.append(IncumbentChanged(i, i, (float(i),), float(i), i + 1))
+    out.append(Checkpointed({"n": first + n}, 12.5, 3.0))
+    return [r.to_json() for r in out]
 
 
 def _state(space, records):
-    state = ReplayState(RunHistory(space, ("cost",)))
-    replay(state, records)
+    state = RunState(RunHistory(space, ("cost",)))
+    state.replay(decode(r) for r in records)
     return state
 
 
-def _same(a: ReplayState, b: ReplayState):
+def _same(a: RunState, b: RunState):
     ra, rb = a.runhistory, b.runhistory
     assert ra.configs == rb.configs and ra.origins == rb.origins
     assert ra.trials == rb.trials and ra.trajectory == rb.trajectory
@@ -96,7 +99,33 @@ def test_damaged_middle_record_is_skipped(tmp_path):
 
 def test_unknown_record_is_refused(space):
     with pytest.raises(JournalFormatError, match="newer"):
-        replay(ReplayState(RunHistory(space, ("cost",))), [{"op": "teleport"}])
+        decode({"op": "teleport"})
+    with pytest.raises(JournalFormatError, match="'start' record that does not read"):
+        decode({"op": "start", "trial": 0})
+
+
+def test_a_record_that_contradicts_the_run_is_refused_before_it_is_written(tmp_path, space):
+    """The one writer applies a record before it appends it: a trial ended twice, or started
+    on a configuration the run does not have, is refused and never reaches the journal, and a
+    journal that holds one names the record when it is read back."""
+    from mpismac.runhistory.folder import Recorder
+
+    state = RunState(RunHistory(space, ("cost",)))
+    recorder = Recorder(tmp_path, "configspace: {}\n", state, None)
+    for record in _records(2):
+        recorder.write(decode(record))
+    size = recorder.journal.offset
+    ended = TrialEnded(0, TrialValue((1.0,)))
+    with pytest.raises(JournalFormatError, match="trial 0 ends, but it is not running"):
+        recorder.write(ended)
+    with pytest.raises(JournalFormatError, match="configuration 7, which is not in the run"):
+        recorder.write(TrialStarted(5, 7, None, 0, None, 1.0))
+    assert recorder.journal.offset == size and state.runhistory.trials[0].status == Status.CRASHED
+    recorder.journal.append(ended.to_json())  # as a damaged journal might hold it
+    recorder.close()
+    (tmp_path / SCENARIO).write_text(Scenario(configspace=space).to_yaml())
+    with pytest.raises(RunFolderError, match="the 'end' record at byte .* cannot be replayed"):
+        load_run(tmp_path)
 
 
 def test_snapshot_round_trip(tmp_path, space):

@@ -20,6 +20,8 @@ from mpismac.trial import Status
 
 from .conftest import DATA
 
+pytestmark = pytest.mark.fast
+
 
 def test_return_forms():
     assert normalize_result(1.5, ["cost"]) == ((1.5,), {})

@@ -273,7 +273,7 @@ class InProcessExecutor:
 
     def submit(self, request: TrialRequest) -> None:
         start = time.time()
-        status, cost, info = Status.SUCCESS, (), {}
+        status, cost, info = Status.SUCCESS, (), {}  # type: tuple[Status, Sequence[float], dict[str, Any]]
         try:
             config = Configuration(self._cs, values=request.config)
             raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget)
@@ -304,14 +304,16 @@ def make_executor(target: TargetSpec | Callable[..., Any], configspace: Configur
                   env_extra: Mapping[str, str] | None = None) -> Executor:
     """A started executor: a trial process where the target can be imported by name there, else
     the caller's process (with a warning that says why)."""
-    spec = target if isinstance(target, TargetSpec) else None
-    if spec is None:
-        spec, why = function_spec(target)
-        if spec is None:
+    if isinstance(target, TargetSpec):
+        spec = target
+    else:
+        found, why = function_spec(target)
+        if found is None:
             warnings.warn(f"the target runs in this process without time or memory limits: {why}",
                           stacklevel=4)
             log.warning("target runs in-process without limits: %s", why)
             return InProcessExecutor(target, configspace, objectives, crash_cost)
+        spec = found
     executor = ChildExecutor(spec, configspace, objectives, crash_cost, limits, log_path,
                              instance_features, env_extra)
     executor.start()

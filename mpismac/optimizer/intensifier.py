@@ -29,7 +29,7 @@ def make_pairs(scenario: Scenario, seed: int | None = None) -> list[tuple[str | 
     seed = scenario.seed if seed is None else seed
     instances: list[str | None] = list(scenario.instances) if scenario.instances else [None]
     n_seeds = 1 if scenario.deterministic else N_SEEDS_NOISY
-    pairs = []
+    pairs: list[tuple[str | None, int]] = []
     for s in range(n_seeds):
         order = generator(seed, "instance-order", s).permutation(len(instances))
         trial_seed = derived_int(seed, "trial-seed", s)

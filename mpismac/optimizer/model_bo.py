@@ -40,13 +40,14 @@ SINGLE = 0.5  # share of local-search neighbours that move one numeric hyperpara
 LOCAL_EVERY = 2  # hpo: proposals whose index is a multiple of this are local steps (0: none)
 
 
-def observed_costs(rh: RunHistory) -> tuple[list[int], np.ndarray]:
-    """Configurations with finished trials and their mean cost (several objectives: the mean
-    of the objectives scaled to [0, 1]); failed trials count with the worst finite cost."""
+def observed_costs(rh: RunHistory, untold: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
+    """Configurations with finished trials (but those `untold`) and their mean cost (several
+    objectives: the mean of the objectives scaled to [0, 1]); failed trials count with the worst
+    finite cost."""
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     for r in rh.trials.values():
-        if r.status == Status.RUNNING or not r.cost:
+        if r.status == Status.RUNNING or not r.cost or r.trial_id in untold:
             continue
         sums[r.config_id] = sums.get(r.config_id, 0) + np.asarray(r.cost, dtype=float)
         counts[r.config_id] = counts.get(r.config_id, 0) + 1
@@ -73,7 +74,8 @@ def log_scaled(costs: np.ndarray) -> np.ndarray:
 
 
 class Surrogate(Protocol):
-    fitted: bool
+    @property
+    def fitted(self) -> bool: ...
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None: ...
 
@@ -109,9 +111,9 @@ class ModelBO:
         self._y = np.empty(0)
         self._costs = np.empty(0)
 
-    def training_set(self, rh: RunHistory) -> TrainingSet | None:
+    def training_set(self, rh: RunHistory, untold: frozenset[int] = frozenset()) -> TrainingSet | None:
         """What the model learns from, as arrays (cheap; in the thread that tells results)."""
-        ids, costs = observed_costs(rh)
+        ids, costs = observed_costs(rh, untold)
         if len(ids) < 2:
             return None
         return TrainingSet(rh.vectors()[ids], log_scaled(costs), costs, derived_int(self.seed, "forest", len(ids)))

@@ -6,6 +6,8 @@ carry on after a restart is a small JSON dict."""
 from __future__ import annotations
 
 import copy
+import math
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,9 @@ import numpy as np
 from ConfigSpace import Configuration
 
 from ..runhistory import RunHistory
+from ..runhistory.records import ConfigAdded, Record, SharedRunAdded, TrialEnded, TrialStarted
+from ..runhistory.shared import SharedRun
+from ..runhistory.state import RunState
 from ..scenario import Scenario
 from ..space import config_values
 from ..trial import Status, TrialInfo, TrialValue
@@ -40,15 +45,30 @@ class Proposer(Protocol):
         """Configurations `index` .. `index + count - 1` (values, origin), kept away from the
         `pending_rows` and from one another."""
 
-    def training_set(self, runhistory: RunHistory) -> Any:
+    def training_set(self, runhistory: RunHistory, untold: frozenset[int]) -> Any:
         """A refit in three steps, so that it can run in another thread: the data (None: nothing
-        to fit), taken in the thread that tells results, ..."""
+        to fit) from the finished trials but those `untold` (results in hand that the optimizer
+        was not told yet), taken in the thread that tells results, ..."""
 
     def fit(self, data: Any) -> Any:
         """... a fitted model from it (any thread, reading nothing `propose` changes), ..."""
 
     def install(self, fitted: Any) -> None:
         """... and putting it in place (here again)."""
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """Slow work the optimizer hands its runtime, to keep it off the dispatch path: `compute`
+    in any thread, then `install` its return value in the thread that asks and tells."""
+
+    kind: str  # "proposal" or "refit"
+    compute: Callable[[], Any]
+    install: Callable[[Any], None]
+
+    def run(self) -> None:
+        """Both steps here and now."""
+        self.install(self.compute())
 
 
 class _Prepared(NamedTuple):
@@ -79,7 +99,7 @@ class RandomSearch:
         self._cs.seed(derived_int(self._seed, "random", index))
         return config_values(self._cs.sample_configuration()), "random"
 
-    def training_set(self, runhistory: RunHistory) -> None:
+    def training_set(self, runhistory: RunHistory, untold: frozenset[int]) -> None:
         """Random search has no model."""
         return None
 
@@ -107,19 +127,33 @@ PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_proce
 
 
 class Optimizer:
-    """SMAC-style optimizer over a scenario. Pass a runhistory and state to carry on a run."""
+    """SMAC-style optimizer over a scenario. Pass a runhistory and state to carry on a run.
+
+    Threads: every method is called from one thread (the one that asks and tells), except the
+    `compute` of a `BackgroundJob`, which may run in one other thread at a time, concurrently
+    with `ask`, `tell` and the other jobs' `install`: it reads only what it was handed when the
+    job was made, and the proposer's fitted model, which only `install` replaces.
+    """
 
     def __init__(self, scenario: Scenario, runhistory: RunHistory | None = None,
-                 state: dict[str, Any] | None = None, auto_update: bool = True, pairs_seed: int | None = None):
+                 state: dict[str, Any] | None = None, auto_update: bool = True, pairs_seed: int | None = None,
+                 write: Callable[[Record], None] | None = None):
         """`auto_update`: refit the model inside `ask` when results came in since the last fit.
         A runtime that schedules `update_model` itself (off its dispatch path) turns it off.
-        `pairs_seed`: the seed of the racing pairs, when not the scenario's (pSMAC)."""
+        `pairs_seed`: the seed of the racing pairs, when not the scenario's (pSMAC). `write`:
+        where the optimizer's changes to the run go (configurations, shared runs, the trials of
+        the plain ask/tell API) — the run's one writer; by default they are applied to
+        `runhistory` directly. The optimizer reads the runhistory and never changes it itself."""
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"Optimizer needs a Scenario, got {type(scenario).__name__} (Scenario.from_yaml(path) "
+                            "reads a file)")
         self.scenario = scenario
         self.auto_update = auto_update
         self._n_told = 0
         self._n_modeled = -1
         self.n_fits = 0  # models installed
         self.runhistory = runhistory or RunHistory(scenario.configspace, scenario.objectives)
+        self._write = write or RunState(self.runhistory).apply
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
         state = state or {}
         known = max(self.runhistory.trials, default=-1) + 1
@@ -128,6 +162,7 @@ class Optimizer:
         self._intensifier = Intensifier(scenario, self.runhistory, state.get("intensifier"), pairs_seed)
         self._pending: dict[int, TrialInfo] = {}
         self._prepared: list[_Prepared] = []  # see `propose_job`
+        self._last_job = ""
         # Trials that were running when the last job stopped run again first, under their own ids.
         self._requeue = deque(r.trial_id for r in self.runhistory.running())
 
@@ -160,43 +195,76 @@ class Optimizer:
             index = self._n_proposals
             values, origin = self._proposer.propose(index, self._pending_rows())[0]
             self._n_proposals += 1
-        config_id, _ = self.runhistory.add_config(values, origin)
+        config_id = self._config(values, origin)
         if self._intensifier.knows(config_id):  # proposed again (a small space): its next pair
             started = self._intensifier.started
             pair = next((k for k in range(self._intensifier.max_calls) if (config_id, k) not in started), 0)
             return config_id, pair
         return self._intensifier.add_challenger(config_id)
 
+    def _config(self, values: dict[str, Any], origin: str) -> int:
+        """The id of a configuration, written down first if it is new to the run."""
+        config_id = self.runhistory.config_id(values)
+        if config_id is None:
+            config_id = len(self.runhistory.configs)
+            self._write(ConfigAdded(config_id, values, origin))
+        return config_id
+
     def tell(self, info: TrialInfo, value: TrialValue | float | Sequence[float]) -> None:
-        """Take a trial's result: a TrialValue, or just its cost(s) for a successful trial."""
-        if not isinstance(value, TrialValue):
-            costs = (float(value),) if np.isscalar(value) else tuple(float(v) for v in value)  # type: ignore[arg-type]
-            value = TrialValue(costs, Status.SUCCESS)
-        if info.trial_id not in self.runhistory.trials:
-            self.runhistory.start_trial(info, value.start_time)
-        self.runhistory.end_trial(info.trial_id, value)
-        self._pending.pop(info.trial_id, None)
+        """Take the result of a trial `ask` returned: a TrialValue, or just its cost(s) for a
+        successful trial. A successful cost that is not finite (NaN, ±inf) is recorded as a
+        crash. Each trial is told once."""
+        if not isinstance(info, TrialInfo):
+            raise TypeError(f"tell takes the TrialInfo that ask returned, got {type(info).__name__}")
+        if info.trial_id not in self._pending:
+            told = info.trial_id in self.runhistory.trials and self.runhistory.trials[info.trial_id].cost
+            raise ValueError(f"trial {info.trial_id} was told already" if told
+                             else f"trial {info.trial_id} was not asked (or was told already)")
+        value = self._checked(value)
+        record = self.runhistory.trials.get(info.trial_id)
+        if record is None:  # the plain ask/tell API: nobody else wrote the trial down
+            self._write(TrialStarted.of(info, value.start_time or time.time()))
+        if record is None or record.status == Status.RUNNING:
+            self._write(TrialEnded(info.trial_id, value))
+        self._pending.pop(info.trial_id)
         self._n_told += 1
-        cost = value.cost if value.cost else self.scenario.crash_cost
+        cost = value.cost if value.cost else self.scenario.crash_costs
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id)
 
-    def tell_shared(self, values: dict[str, Any], origin: str, instance: str | None, seed: int,
-                    budget: float | None, value: TrialValue, source: str, origin_trial: int,
-                    origin_rank: int) -> TrialInfo:
-        """Take a finished run made elsewhere (pSMAC: `source` is another rank or job, where it
-        was trial `origin_trial`). It gets a trial id of this run, feeds the model, and the race
-        when it ran on one of this run's pairs."""
-        config_id, _ = self.runhistory.add_config(values, origin)
-        info = TrialInfo(self._next_trial_id, config_id, self.runhistory.configs[config_id], instance, seed,
-                         budget, self.runhistory.origins[config_id])
+    def _checked(self, value: TrialValue | float | Sequence[float]) -> TrialValue:
+        """A TrialValue with one cost per objective; a non-finite successful cost as a crash."""
+        n = len(self.scenario.objectives)
+        if not isinstance(value, TrialValue):
+            try:
+                costs = (float(value),) if np.isscalar(value) else tuple(float(v) for v in value)  # type: ignore
+            except (TypeError, ValueError):
+                raise TypeError(f"a trial's result is a TrialValue or its cost(s) as numbers, got {value!r}") from None
+            now = time.time()
+            value = TrialValue(costs, Status.SUCCESS, now, now)
+        if len(value.cost) != n:
+            raise ValueError(f"expected {n} cost(s), one per objective ({', '.join(self.scenario.objectives)}), "
+                             f"got {len(value.cost)}")
+        if value.status == Status.SUCCESS and not all(math.isfinite(c) for c in value.cost):
+            info = {**value.additional_info, "error": f"the cost is not finite: {list(value.cost)}"}
+            value = TrialValue(self.scenario.crash_costs, Status.CRASHED, value.start_time, value.end_time, info)
+        return value
+
+    def tell_shared(self, run: SharedRun, source: str) -> TrialInfo:
+        """Take a finished run made elsewhere (pSMAC: `source` is another rank or job). It gets a
+        trial id of this run, feeds the model, and the race when it ran on one of this run's
+        pairs."""
+        config_id = self._config(run.values, run.origin)
+        info = TrialInfo(self._next_trial_id, config_id, run.values, run.instance, run.seed, run.budget,
+                         self.runhistory.origins[config_id])
+        self._write(SharedRunAdded(info.trial_id, config_id, run.instance, run.seed, run.budget, run.value, source,
+                                   run.trial, run.rank, time.time()))
         self._next_trial_id += 1
-        self.runhistory.add_shared(info, value, source, origin_trial, origin_rank)
         self._n_told += 1
-        pair = self._intensifier.pair_of(instance, seed)
+        pair = self._intensifier.pair_of(run.instance, run.seed)
         if pair is not None:
             self._intensifier.add_shared(config_id, pair)
-            self._intensifier.tell(config_id, pair, value.cost if value.cost else self.scenario.crash_cost,
+            self._intensifier.tell(config_id, pair, run.value.cost if run.value.cost else self.scenario.crash_costs,
                                    info.trial_id)
         return info
 
@@ -207,10 +275,29 @@ class Optimizer:
         rows += [p.row for p in self._prepared if not any(p is q for q in leaving)]
         return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
 
-    def propose_job(self, keep_at_most: int | None = None, count: int = 1) -> Callable[[], Callable[[], None]]:
-        """The next `count` new configurations, proposed off the asking thread: call the
-        returned `run` in any thread (one at a time); it returns `keep`, to call in the asking
-        thread, which holds them for the next `ask`s that need a new configuration. They
+    def next_job(self, room: int, keep: int) -> BackgroundJob | None:
+        """The slow work to do next off the dispatch path, None when there is none. A proposal
+        job while fewer than `keep` proposals are ready from the current model (fresh ones
+        replace stale ones; never past `room`, the new configurations the budget still allows;
+        never before the first model), otherwise a refit when results came in since the last
+        one began. The two take turns when both are due, except that a queue less than half
+        full is refilled first (many workers, short trials: the model is refit less often, and
+        no worker waits)."""
+        fresh = self.n_fresh
+        count = min(keep - fresh, room - fresh)
+        want_proposal = count > 0 and not self.needs_first_model
+        low = len(self._prepared) < max(1, keep // 2)
+        job = None
+        if not (want_proposal and (low or self._last_job == "refit")):
+            job = self.refit_job()
+        if job is None and want_proposal:
+            job = self.propose_job(keep_at_most=keep, count=count)
+        if job is not None:
+            self._last_job = job.kind
+        return job
+
+    def propose_job(self, keep_at_most: int | None = None, count: int = 1) -> BackgroundJob:
+        """The next `count` new configurations, held for the next `ask`s that need one. They
         account for the trials pending and the proposals prepared when the job was made, and
         for one another (a queue diversified jointly). Where they would make more than
         `keep_at_most`, they take the places of the oldest made from an older model than the
@@ -222,16 +309,14 @@ class Optimizer:
         index, rows, model = self._n_proposals, self._pending_rows(leaving), self.n_fits
         self._n_proposals += count
 
-        def run() -> Callable[[], None]:
-            made = [_Prepared(values, origin, Configuration(self.scenario.configspace, values=values).get_array(),
+        def compute() -> list[_Prepared]:
+            return [_Prepared(values, origin, Configuration(self.scenario.configspace, values=values).get_array(),
                               model) for values, origin in self._proposer.propose(index, rows, count)]
 
-            def keep() -> None:  # in the dispatching thread: list work only
-                self._prepared = [p for p in self._prepared if not any(p is q for q in leaving)] + made
+        def install(made: list[_Prepared]) -> None:  # list work only
+            self._prepared = [p for p in self._prepared if not any(p is q for q in leaving)] + made
 
-            return keep
-
-        return run
+        return BackgroundJob("proposal", compute, install)
 
     @property
     def n_prepared(self) -> int:
@@ -249,29 +334,26 @@ class Optimizer:
         if job is None:
             return False
         fits = self.n_fits
-        job()()
+        job.run()
         return self.n_fits > fits
 
-    def refit_job(self) -> Callable[[], Callable[[], None]] | None:
-        """A refit for a runtime that fits off its dispatch path, None when nothing was told
-        since the last one: call the returned `fit` in any thread (proposals go on from the
-        current model meanwhile); it returns `install`, to call in the thread that asks."""
+    def refit_job(self) -> BackgroundJob | None:
+        """A refit from the results told so far (its data taken now), None when nothing was told
+        since the last one. Proposals go on from the current model while it computes."""
         if self._n_modeled == self._n_told:
             return None
-        told, data = self._n_told, self._proposer.training_set(self.runhistory)
+        told, data = self._n_told, self._proposer.training_set(self.runhistory, frozenset(self._pending))
         self._n_modeled = told  # in the making: not started again for these results
 
-        def fit() -> Callable[[], None]:
-            fitted = self._proposer.fit(data) if data is not None else None
+        def compute() -> Any:
+            return self._proposer.fit(data) if data is not None else None
 
-            def install() -> None:
-                if fitted is not None:
-                    self._proposer.install(fitted)
-                    self.n_fits += 1
+        def install(fitted: Any) -> None:
+            if fitted is not None:
+                self._proposer.install(fitted)
+                self.n_fits += 1
 
-            return install
-
-        return fit
+        return BackgroundJob("refit", compute, install)
 
     # -- views ---------------------------------------------------------------------------------------
 

@@ -27,22 +27,11 @@ from ConfigSpace import ConfigurationSpace
 
 from .. import yamlio
 from ..errors import UserError
-from . import tracing
-from .journal import JournalWriter, read_journal
-from .replay import (
-    JournalFormatError,
-    ReplayState,
-    config_record,
-    end_record,
-    incumbent_record,
-    job_record,
-    replay,
-    shared_record,
-    start_record,
-    state_record,
-)
-from .runhistory import RunHistory, TrajectoryEntry
+from .journal import JournalWriter, WriteObserver, read_journal
+from .records import Checkpointed, JobStarted, Record, decode
+from .runhistory import RunHistory
 from .snapshot import SnapshotError, read_snapshot, write_snapshot
+from .state import RunState
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +60,7 @@ class RunFolderError(UserError):
 
 @dataclass(frozen=True)
 class LoadedRun:
-    state: ReplayState
+    state: RunState
     journal_end: int
     scenario_yaml: str
 
@@ -101,88 +90,62 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
             objectives = raw["objectives"]
         except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
             raise RunFolderError(f"{scenario_path}: unreadable ({exc})") from None
-        state = ReplayState(RunHistory(cs, tuple(objectives)))
+        state = RunState(RunHistory(cs, tuple(objectives)))
         start = 0
     read = read_journal(journal, start)
-    try:
-        replay(state, read.records)
-    except (JournalFormatError, KeyError, IndexError, TypeError) as exc:
-        raise RunFolderError(f"{journal}: cannot replay ({exc})") from None
+    for offset, raw in zip(read.offsets, read.records, strict=True):
+        try:
+            state.apply(decode(raw))
+        except (ValueError, KeyError, IndexError, TypeError) as exc:  # JournalFormatError, IllegalValueError
+            raise RunFolderError(f"{journal}: the {raw.get('op')!r} record at byte {offset} cannot be replayed "
+                                 f"({exc})") from None
     return LoadedRun(state, read.end, scenario_yaml)
 
 
 class Recorder:
-    """Writes a run as it happens: every event to the journal, durable at each checkpoint,
-    a fresh snapshot every `snapshot_interval` seconds and at close."""
+    """The one writer of a live run: each record is applied to the state (`RunState.apply`)
+    and appended to the journal, durable at each checkpoint; a fresh snapshot every
+    `snapshot_interval` seconds and at the end. Called from one thread."""
 
-    def __init__(self, run_dir: Path, scenario_yaml: str, state: ReplayState, journal_end: int | None,
-                 snapshot_interval: float = 30.0, part: str = ""):
+    def __init__(self, run_dir: Path, scenario_yaml: str, state: RunState, journal_end: int | None,
+                 snapshot_interval: float = 30.0, part: str = "", observer: WriteObserver | None = None):
+        """`observer` is told of every write (see WriteObserver)."""
         self.run_dir = Path(run_dir)
+        self.observer = observer
         self.snapshot_path = self.run_dir / snapshot_name(part)
         self.state = state
         self.scenario_yaml = scenario_yaml
         self.snapshot_interval = snapshot_interval
-        self.journal = JournalWriter(self.run_dir / journal_name(part), journal_end)
+        self.journal = JournalWriter(self.run_dir / journal_name(part), journal_end, observer)
         self._last_snapshot = time.monotonic()
         self._dirty = False
-        self._configs_written = len(state.runhistory.configs)
         self._ended: list[int] = []  # trials ended since the last sync (for the kill tests' trace)
 
-    def append(self, record: dict[str, Any]) -> None:
-        self.journal.append(record)
+    def write(self, record: Record) -> None:
+        """Apply the record, then append it (a record the state refuses is never written)."""
+        self.state.apply(record)
+        self.journal.append(record.to_json())
         self._dirty = True
+        if record.op == "end":
+            self._ended.append(record.trial)  # type: ignore[union-attr]
 
     def job(self, ranks: int) -> None:
-        record = job_record(time.time(), socket.gethostname(), job_id(), ranks, self.state.walltime_used)
-        self.state.jobs.append(record)
-        self.append(record)
+        """A job begins writing this run."""
+        self.write(JobStarted(time.time(), socket.gethostname(), job_id(), ranks, self.state.walltime_used))
         self._sync()
 
     def _sync(self) -> None:
-        trace = tracing.TRACE
-        if trace is not None:
-            trace.begin("sync")
+        if self.observer is not None:
+            self.observer.begin("sync")
         self.journal.sync()
-        if trace is not None:
-            trace.end("sync", self._ended)  # these trials are durable now
+        if self.observer is not None:
+            self.observer.end("sync", self._ended)  # these trials are durable now
         self._ended = []
-
-    def _configs(self, upto: int) -> None:
-        """Write the configurations new since the last call, up to id `upto`."""
-        rh = self.state.runhistory
-        while self._configs_written <= upto:
-            cid = self._configs_written
-            self.append(config_record(cid, rh.configs[cid], rh.origins[cid]))
-            self._configs_written += 1
-
-    def start(self, info, when: float, worker: int, rank: int, optimizer_state: dict[str, Any]) -> None:
-        """A trial handed to a worker."""
-        self._configs(info.config_id)
-        self.append(start_record(info, when, worker, rank, optimizer_state))
-
-    def shared(self, info, value, source: str, origin_trial: int, origin_rank: int) -> None:
-        """A run made elsewhere (pSMAC), already in the runhistory."""
-        self._configs(info.config_id)
-        self.append(shared_record(info, value, source, origin_trial, origin_rank))
-
-    def note(self, record: dict[str, Any]) -> None:
-        """A record for readers only (model updates, exchange time)."""
-        self.append(record)
-
-    def end(self, trial_id: int, value) -> None:
-        self.append(end_record(trial_id, value))
-        self._ended.append(trial_id)
-
-    def incumbent(self, entry: TrajectoryEntry) -> None:
-        self.append(incumbent_record(entry))
 
     def checkpoint(self, optimizer_state: dict[str, Any], walltime_used: float, cputime_used: float,
                    force_snapshot: bool = False) -> None:
         """Make everything so far durable; swap in a new snapshot when one is due."""
-        self.state.optimizer_state = optimizer_state
-        self.state.walltime_used = walltime_used
-        self.state.cputime_used = cputime_used
-        self.append(state_record(optimizer_state, walltime_used, cputime_used))
+        self.write(Checkpointed(optimizer_state, walltime_used, cputime_used))
         self._sync()
         if force_snapshot or time.monotonic() - self._last_snapshot >= self.snapshot_interval:
             self.snapshot()
@@ -190,7 +153,7 @@ class Recorder:
     def snapshot(self) -> None:
         if not self._dirty and self.snapshot_path.exists():
             return
-        write_snapshot(self.snapshot_path, self.state, self.scenario_yaml, self.journal.offset)
+        write_snapshot(self.snapshot_path, self.state, self.scenario_yaml, self.journal.offset, self.observer)
         self._last_snapshot = time.monotonic()
         self._dirty = False
 

@@ -14,9 +14,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from . import tracing
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +44,7 @@ def decode(line: bytes) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class JournalRead:
     records: list[dict[str, Any]]
+    offsets: list[int]  # where each record starts in the file
     end: int  # offset just past the last good record: where appending continues
     skipped: int  # bad records with good ones after them
     torn: bool  # whether a torn tail was ignored
@@ -58,34 +57,49 @@ def read_journal(path: Path, start: int = 0) -> JournalRead:
             f.seek(start)
             data = f.read()
     except FileNotFoundError:
-        return JournalRead([], start, 0, False)
+        return JournalRead([], [], start, 0, False)
     records: list[dict[str, Any]] = []
+    offsets: list[int] = []
     end, skipped, pending_bad, pos = start, 0, 0, 0
     while pos < len(data):
         nl = data.find(b"\n", pos)
         if nl < 0:
             break  # an incomplete last line: torn
         record = decode(data[pos:nl + 1])
-        pos = nl + 1
+        at, pos = start + pos, nl + 1
         if record is None:
             pending_bad += 1
             continue
         skipped += pending_bad
         pending_bad = 0
         records.append(record)
+        offsets.append(at)
         end = start + pos
     torn = end < start + len(data)
     if skipped:
         log.warning("%s: skipped %d damaged record(s) in the middle of the journal", path, skipped)
-    return JournalRead(records, end, skipped, torn)
+    return JournalRead(records, offsets, end, skipped, torn)
+
+
+class WriteObserver(Protocol):
+    """Told of every write to a run folder (journal appends and syncs, snapshot swaps): `begin`,
+    `middle` (halfway: a journal record half written, a snapshot half built, then written but
+    not swapped in) and `end`. The kill tests pass one in to land kills inside writes."""
+
+    def begin(self, kind: str) -> None: ...
+
+    def middle(self) -> None: ...
+
+    def end(self, kind: str, detail: Any = None) -> None: ...
 
 
 class JournalWriter:
     """Appends records; `sync` makes everything appended so far durable."""
 
-    def __init__(self, path: Path, end: int | None = None):
+    def __init__(self, path: Path, end: int | None = None, observer: WriteObserver | None = None):
         """Open for appending; `end` (from `read_journal`) cuts off a torn tail first."""
         self.path = Path(path)
+        self.observer = observer
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
         if end is not None:
             os.ftruncate(self._fd, end)
@@ -97,15 +111,14 @@ class JournalWriter:
 
     def append(self, record: dict[str, Any]) -> None:
         data = encode(record)
-        trace = tracing.TRACE
-        if trace is None:
+        if self.observer is None:
             self._write(data)
-        else:  # a kill test: the record goes out in two halves, paused between them
-            trace.begin("append")
+        else:  # the record goes out in two halves, the observer told between them
+            self.observer.begin("append")
             self._write(data[:len(data) // 2])
-            trace.middle()
+            self.observer.middle()
             self._write(data[len(data) // 2:])
-            trace.end("append")
+            self.observer.end("append")
         self.offset += len(data)
         self._unsynced = True
 

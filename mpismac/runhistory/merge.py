@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..trial import Status
 from .folder import SCENARIO, LoadedRun, load_run, parts
-from .replay import ReplayState
 from .runhistory import RunHistory, TrajectoryEntry
+from .state import RunState
 
 
 def load_any(run_dir: Path) -> LoadedRun:
@@ -26,7 +26,7 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
     first = next(iter(loaded.values())).state.runhistory
     rh = RunHistory(first.configspace, first.objectives)
     jobs = loaded[min(loaded)].state.jobs
-    ranks = int(jobs[-1].get("ranks", len(loaded))) if jobs else len(loaded)
+    ranks = jobs[-1].ranks if jobs else len(loaded)
     # A rank that a later job no longer had never runs its trials in flight again: left out.
     own = sorted(((rank, r) for rank, run in loaded.items() for r in run.state.runhistory.trials.values()
                   if not r.shared and (rank < ranks or r.status != Status.RUNNING)),
@@ -51,6 +51,6 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
             best = cost
             done = sum(1 for r in rh.trials.values() if r.end_time and r.end_time <= rh.trials[trial_id].end_time)
             rh.add_trajectory(TrajectoryEntry(trial_id, rh.trials[trial_id].config_id, tuple(cost), walltime, done))
-    state = ReplayState(rh, None, max(r.state.walltime_used for r in loaded.values()),
+    state = RunState(rh, None, max(r.state.walltime_used for r in loaded.values()),
                         sum(r.state.cputime_used for r in loaded.values()), jobs)
     return LoadedRun(state, 0, (run_dir / SCENARIO).read_text())

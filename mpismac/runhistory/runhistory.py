@@ -63,7 +63,8 @@ class RunHistory:
         self.n_shared = 0
         self.shared_keys: set[tuple[str, int]] = set()  # (source, origin_trial) of every shared run
 
-    # -- mutation (each mirrors one journal record) ------------------------------------------------
+    # -- mutation: by RunState.apply (one journal record each), and by readers that rebuild a
+    # -- runhistory from a snapshot or from pSMAC parts --------------------------------------------
 
     def add_config(self, values: dict[str, Any], origin: str) -> tuple[int, bool]:
         """The id of a configuration, and whether it is new."""
@@ -110,6 +111,10 @@ class RunHistory:
         self.trajectory.append(entry)
 
     # -- views ---------------------------------------------------------------------------------------
+
+    def config_id(self, values: dict[str, Any]) -> int | None:
+        """The id of a configuration already in the run, None for a new one."""
+        return self._ids.get(config_key(values))
 
     def info(self, trial_id: int) -> TrialInfo:
         r = self.trials[trial_id]

@@ -1,10 +1,11 @@
-"""Runs shared in pSMAC: the plain dict a finished run travels as (between ranks, as JSON), and
-the reader of other jobs' run folders (`psmac.input_dirs`)."""
+"""Runs shared in pSMAC: what a finished run travels as (between ranks, as JSON), and the reader
+of other jobs' run folders (`psmac.input_dirs`)."""
 
 from __future__ import annotations
 
 import glob
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,43 @@ from ConfigSpace import ConfigurationSpace
 
 from .. import yamlio
 from ..space import configspace_to_json
+from ..trial import TrialValue
 from .folder import SCENARIO, RunFolderError, load_run, parts
 from .runhistory import RunHistory, TrialRecord
 
 log = logging.getLogger("mpismac")
 
 
-def run_dict(rh: RunHistory, r: TrialRecord) -> dict[str, Any]:
-    """A finished trial as another optimizer takes it (`Driver.shared`): values, not ids."""
-    return {"values": rh.configs[r.config_id], "origin": rh.origins[r.config_id], "instance": r.instance,
-            "seed": r.seed, "budget": r.budget, "status": int(r.status), "cost": list(r.cost),
-            "start": r.start_time, "end": r.end_time, "info": r.additional_info, "trial": r.trial_id,
-            "rank": r.origin_rank}
+@dataclass(frozen=True)
+class SharedRun:
+    """A finished trial as another optimizer takes it: values, not ids (its configuration and
+    trial ids are those of the run where it ran, `trial` and `rank`). Travels between ranks as
+    JSON (`to_json`)."""
+
+    values: dict[str, Any]
+    origin: str
+    instance: str | None
+    seed: int
+    budget: float | None
+    value: TrialValue
+    trial: int
+    rank: int
+
+    @classmethod
+    def of(cls, rh: RunHistory, r: TrialRecord) -> SharedRun:
+        return cls(rh.configs[r.config_id], rh.origins[r.config_id], r.instance, r.seed, r.budget,
+                   TrialValue(r.cost, r.status, r.start_time, r.end_time, r.additional_info), r.trial_id,
+                   r.origin_rank)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"values": self.values, "origin": self.origin, "instance": self.instance, "seed": self.seed,
+                "budget": self.budget, **self.value.to_json(), "trial": self.trial, "rank": self.rank}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SharedRun:
+        return cls(dict(d["values"]), str(d["origin"]), d["instance"], int(d["seed"]),
+                   None if d["budget"] is None else float(d["budget"]), TrialValue.from_json(d), int(d["trial"]),
+                   int(d["rank"]))
 
 
 def own_finished(rh: RunHistory) -> list[TrialRecord]:
@@ -44,12 +70,12 @@ class ForeignRuns:
         self.objectives = tuple(objectives)
         self._warned: set[tuple[str, str]] = set()
 
-    def poll(self, seen: set[tuple[str, int]]) -> list[tuple[str, dict[str, Any]]]:
+    def poll(self, seen: set[tuple[str, int]]) -> list[tuple[str, SharedRun]]:
         """(source, run) for every finished run whose (source, trial) is not in `seen`."""
-        new: list[tuple[str, dict[str, Any]]] = []
+        new: list[tuple[str, SharedRun]] = []
         for run_dir in self._folders():
             loaded = self._read(run_dir)
-            found = [(src, run_dict(rh, r)) for src, rh in loaded for r in own_finished(rh)
+            found = [(src, SharedRun.of(rh, r)) for src, rh in loaded for r in own_finished(rh)
                      if (src, r.trial_id) not in seen]
             if found:
                 log.debug("Loaded %d new runs from %s", len(found), run_dir)

@@ -19,9 +19,10 @@ import numpy as np
 
 from ..space import configspace_from_json, configspace_to_json
 from ..trial import Status
-from . import tracing
-from .replay import ReplayState
+from .journal import WriteObserver
+from .records import JobStarted
 from .runhistory import RunHistory, TrajectoryEntry, TrialRecord
+from .state import RunState
 
 FORMAT = "mpismac-runhistory"
 FORMAT_VERSION = 1
@@ -34,7 +35,7 @@ class SnapshotError(ValueError):
 
 @dataclass(frozen=True)
 class Snapshot:
-    state: ReplayState
+    state: RunState
     journal_offset: int
     scenario_yaml: str
 
@@ -43,12 +44,13 @@ def _strings(values: list[str]) -> np.ndarray:
     return np.array(values, dtype=object)
 
 
-def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_offset: int) -> None:
-    """Write the snapshot next to `path`, fsync it, and swap it in."""
+def write_snapshot(path: Path, state: RunState, scenario_yaml: str, journal_offset: int,
+                   observer: WriteObserver | None = None) -> None:
+    """Write the snapshot next to `path`, fsync it, and swap it in (telling `observer`)."""
     from .. import __version__
 
     rh = state.runhistory
-    trace = tracing.TRACE
+    trace = observer
     if trace is not None:
         trace.begin("snapshot")
     tmp = path.with_name(path.name + ".tmp")
@@ -98,7 +100,7 @@ def write_snapshot(path: Path, state: ReplayState, scenario_yaml: str, journal_o
         j["trials"] = np.array([e.trials for e in rh.trajectory], dtype=np.int64)
         s = f.create_group("state")
         s.create_dataset("optimizer", data=json.dumps(state.optimizer_state), dtype=_STR)
-        s.create_dataset("jobs", data=json.dumps(state.jobs), dtype=_STR)
+        s.create_dataset("jobs", data=json.dumps([job.to_json() for job in state.jobs]), dtype=_STR)
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -163,9 +165,9 @@ def read_snapshot(path: Path) -> Snapshot:
                                                j["walltime"][()], n_trials, strict=True):
                 rh.add_trajectory(TrajectoryEntry(int(tid), int(cid), tuple(float(c) for c in cost), float(wall),
                                                   int(n)))
-            state = ReplayState(rh, json.loads(f["state/optimizer"].asstr()[()]),
+            state = RunState(rh, json.loads(f["state/optimizer"].asstr()[()]),
                                 float(f.attrs["walltime_used"]), float(f.attrs.get("cputime_used", 0.0)),
-                                json.loads(f["state/jobs"].asstr()[()]))
+                                [JobStarted.from_json(j) for j in json.loads(f["state/jobs"].asstr()[()])])
             return Snapshot(state, int(f.attrs["journal_offset"]), _text(f.attrs["scenario"]))
         except (KeyError, ValueError, TypeError) as exc:
             raise SnapshotError(f"{path}: damaged or incomplete snapshot ({type(exc).__name__}: {exc})") from None

@@ -10,8 +10,8 @@ import logging
 import time
 
 from ..optimizer import Optimizer
-from ..runhistory.replay import model_record
-from ..runhistory.runhistory import TrajectoryEntry
+from ..runhistory.records import IncumbentChanged, TrialEnded, TrialStarted, model_fitted
+from ..runhistory.shared import SharedRun
 from ..scenario import Scenario
 from ..trial import Status, TrialInfo, TrialValue
 from .jobtime import job_end_time
@@ -53,12 +53,13 @@ class Driver:
         self.session = session
         self.rank = rank
         self.rh = session.state.runhistory
-        # Reproducible runs refit inside `ask`, from exactly the results told so far.
-        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state,
-                                   auto_update=model_in_ask or scenario.reproducible, pairs_seed=pairs_seed)
         if session.recorder is None:
             raise RuntimeError("Session.begin() comes before the Driver")
-        self.recorder = session.recorder
+        self.recorder = session.recorder  # every change to the run goes through its `write`
+        # Reproducible runs refit inside `ask`, from exactly the results told so far.
+        self.optimizer = Optimizer(scenario, self.rh, session.state.optimizer_state,
+                                   auto_update=model_in_ask or scenario.reproducible, pairs_seed=pairs_seed,
+                                   write=self.recorder.write)
         self.recorder.job(ranks=ranks)
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
         self.progress = Progress(progress_total or scenario.n_trials, enabled=show_progress)
@@ -85,12 +86,12 @@ class Driver:
         """Every trial of `n_trials` has been started and none waits to run again."""
         return self.optimizer.n_requeued == 0 and self.rh.n_own >= self.scenario.n_trials
 
-    def room(self, ahead: int = 0) -> int:
-        """How many new configurations the budget still allows, `ahead` proposals made and not
-        started yet (none while trials cut short before wait to run again)."""
+    def room(self) -> int:
+        """How many new configurations the budget still allows (none while trials cut short
+        before wait to run again)."""
         if self.optimizer.n_requeued > 0:
             return 0
-        return max(0, self.scenario.n_trials - self.rh.n_own - ahead)
+        return max(0, self.scenario.n_trials - self.rh.n_own)
 
     def can_ask(self) -> bool:
         """Whether another trial may be asked now: one cut short before waits to run again, or
@@ -142,15 +143,14 @@ class Driver:
     def started(self, info: TrialInfo, worker: int) -> None:
         now = time.time()
         self._in_flight.add(info.trial_id)
-        self.rh.start_trial(info, now, worker=worker, origin_rank=self.rank)
-        self.recorder.start(info, now, worker, self.rank, self.optimizer.counters())
+        self.recorder.write(TrialStarted.of(info, now, worker, self.rank, self.optimizer.counters()))
 
     def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
         """Write the result, tell the optimizer (in reproducible mode: when its turn comes),
         checkpoint when due, show progress."""
         self._in_flight.discard(info.trial_id)
         self.clock.trial_cpu += value.additional_info.get("cpu_time", 0.0)
-        self.recorder.end(info.trial_id, value)
+        self.recorder.write(TrialEnded(info.trial_id, value))
         self.n_finished += 1
         if self.lag is None:
             self._tell(info, value)
@@ -161,14 +161,11 @@ class Driver:
             self.checkpoint()
         self._show(extra)
 
-    def shared(self, run: dict, source: str) -> None:
-        """pSMAC: a finished run from another rank (`source` "rank{R}") or job (a run folder),
-        as `shared_run` writes it: recorded, told to the optimizer, counted in the progress."""
-        value = TrialValue(tuple(run["cost"]), Status(run["status"]), run["start"], run["end"], run["info"])
+    def shared(self, run: SharedRun, source: str) -> None:
+        """pSMAC: a finished run from another rank (`source` "rank{R}") or job (a run folder):
+        recorded, told to the optimizer, counted in the progress."""
         previous = self.optimizer.incumbent
-        info = self.optimizer.tell_shared(run["values"], run["origin"], run["instance"], run["seed"],
-                                          run["budget"], value, source, run["trial"], run["rank"])
-        self.recorder.shared(info, value, source, run["trial"], run["rank"])
+        self.optimizer.tell_shared(run, source)
         self._trajectory(previous)
         if source.startswith("rank"):
             self.n_shared_from_job += 1
@@ -187,16 +184,20 @@ class Driver:
         """Write down an incumbent change."""
         inc = self.optimizer.incumbent
         if inc is not None and inc != previous:
-            entry = TrajectoryEntry(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime, self.n_finished)
-            self.rh.add_trajectory(entry)
-            self.recorder.incumbent(entry)
+            self.recorder.write(IncumbentChanged(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime,
+                                                 self.n_finished))
+
+    def heartbeat(self) -> None:
+        """Tell other jobs that this one still writes the run folder (cheap; call often)."""
+        if self.session.lock is not None:
+            self.session.lock.heartbeat()
 
     def update_model(self) -> bool:
         return self.optimizer.update_model()
 
     def model_updated(self, started: float) -> None:
         """Write down a refit (from `started` to now) and what it learned from: counters, O(1)."""
-        self.recorder.note(model_record(self.n_finished, self.rh.n_shared, started))
+        self.recorder.write(model_fitted(self.n_finished, self.rh.n_shared, started))
 
     def checkpoint(self, final: bool = False) -> None:
         self.recorder.checkpoint(self.optimizer.state(), self.clock.walltime, self.clock.cputime,

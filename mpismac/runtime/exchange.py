@@ -12,15 +12,14 @@ when one rank is stopping (a signal, a limit) or every rank is done with its bud
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from mpi4py import MPI
 
-WORKING, DONE, STOPPING = 0, 1, 2  # a rank's flag in a round
+from ..runhistory.shared import SharedRun
+from .protocol import STOPPING, WORKING, RoundMessage
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Round:
     index: int
     flags: tuple[int, ...]
     reasons: tuple[str | None, ...]  # why each stopping rank stops
-    runs: tuple[tuple[int, list[dict[str, Any]]], ...]  # (rank, runs) of every other rank
+    runs: tuple[tuple[int, list[SharedRun]], ...]  # (rank, runs) of every other rank
 
     @property
     def stopping(self) -> bool:
@@ -48,7 +47,7 @@ class Exchange:
         self.comm = comm.Dup()
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.interval = interval
-        self.outbox: list[dict[str, Any]] = []
+        self.outbox: list[SharedRun] = []
         self.stop_reason: str | None = None  # sent with the STOPPING flag
         self.rounds = 0
         self.seconds = 0.0  # spent inside this class: encoding, MPI calls, decoding
@@ -66,6 +65,7 @@ class Exchange:
                 if now - self._started >= self.interval or flag == STOPPING:
                     self._open(flag, now)
                 return None
+            assert self._req is not None  # a round is open
             if not self._req.Test():
                 return None
             if self._step == "sizes":
@@ -76,8 +76,8 @@ class Exchange:
             self.seconds += time.perf_counter() - t0
 
     def _open(self, flag: int, now: float) -> None:
-        message = {"runs": self.outbox, "stop": self.stop_reason}
-        self._payload = np.frombuffer(json.dumps(message).encode(), dtype=np.uint8)
+        message = RoundMessage(tuple(self.outbox), self.stop_reason)
+        self._payload = np.frombuffer(message.encode(), dtype=np.uint8)
         self.outbox = []
         self._header = np.array([self._payload.size, flag], dtype=np.int64)
         self._headers = np.empty((self.size, 2), dtype=np.int64)
@@ -97,10 +97,10 @@ class Exchange:
         runs, reasons = [], []
         for r in range(self.size):
             chunk = self._bytes[self._displs[r]:self._displs[r] + self._counts[r]].tobytes()
-            message = json.loads(chunk)
-            reasons.append(message["stop"])
-            if r != self.rank and message["runs"]:
-                runs.append((r, message["runs"]))
+            message = RoundMessage.decode(chunk)
+            reasons.append(message.stop)
+            if r != self.rank and message.runs:
+                runs.append((r, list(message.runs)))
         self._step, self._req = None, None
         done = Round(self.rounds, tuple(int(f) for f in self._headers[:, 1]), tuple(reasons), tuple(runs))
         self.rounds += 1

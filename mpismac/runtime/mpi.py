@@ -17,14 +17,16 @@ from mpi4py import MPI
 from ..errors import ReportedElsewhere, UserError
 from ..scenario import Scenario
 from ..target import TargetSpec
-from .comm import abort_job
 from .driver import Driver
 from .manager import Manager
+from .mpi_transport import MpiTransport, abort_job
 from .placement import local_index, trial_variables
+from .protocol import Outcome, from_all, root_verdict, share_outcome
 from .result import RunResult
 from .session import Session
 from .signals import StopSignals
-from .worker import run_worker
+from .trials import start_executor
+from .worker import MANAGER, Worker
 
 log = logging.getLogger("mpismac")
 
@@ -33,9 +35,9 @@ def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: M
             fresh: bool = False, show_progress: bool = True) -> RunResult:
     try:
         with StopSignals() as signals:  # from the first moment: an early signal stops the run cleanly
-            hosts = comm.allgather(socket.gethostname())
-            if comm.Get_rank() == 0:
-                return _manage(scenario, target, comm, signals, fresh, show_progress)
+            hosts = from_all(comm, socket.gethostname())
+            if comm.Get_rank() == MANAGER:
+                return _manage(scenario, comm, signals, fresh, show_progress)
             return _work(scenario, target, comm, signals, hosts)
     except UserError:
         raise
@@ -44,42 +46,43 @@ def run_mpi(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm: M
         raise
 
 
-def _manage(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, fresh: bool,
+def _manage(scenario: Scenario, comm: MPI.Comm, signals: StopSignals, fresh: bool,
             show_progress: bool) -> RunResult:
     try:
         session = Session(scenario, fresh=fresh)
     except UserError as exc:
-        comm.bcast(str(exc), root=0)
+        root_verdict(comm, str(exc))
         raise
-    comm.bcast(None, root=0)  # the folder is ready: workers may open their logs in it
+    root_verdict(comm, None)  # the folder is ready: workers may open their logs in it
     with session:
         session.begin()
         driver = Driver(scenario, session, ranks=comm.Get_size(), show_progress=show_progress, model_in_ask=False)
-        manager = Manager(comm, driver, signals)
+        manager = Manager(MpiTransport(comm), list(range(1, comm.Get_size())), driver, signals)
         try:
             stopped_by = manager.run()
         except UserError as exc:
             driver.checkpoint(final=True)
-            comm.bcast(("error", str(exc)), root=0)
+            share_outcome(comm, Outcome(error=str(exc)))
             raise
         except BaseException:
             driver.checkpoint(final=True)  # keep what was done before aborting
             raise
         result = driver.finish(stopped_by)
-        n_workers = len(manager.workers)
-        log.info("worker utilization in this job %.2f over %d worker(s)", manager.utilization, n_workers)
-    comm.bcast(("ok", result), root=0)
+        log.info("worker utilization in this job %.2f over %d worker(s)", manager.utilization, len(manager.workers))
+    share_outcome(comm, Outcome(result=result))
     return result
 
 
 def _work(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, hosts: list[str]) -> RunResult:
-    error = comm.bcast(None, root=0)
+    error = root_verdict(comm, None)
     if error is not None:
         raise ReportedElsewhere(error)
     rank = comm.Get_rank()
     env = trial_variables(rank, local_index(hosts, rank), scenario.gpus_per_worker)
-    run_worker(comm, scenario, target, scenario.run_dir.resolve(), signals, env)
-    kind, payload = comm.bcast(None, root=0)
-    if kind == "error":
-        raise ReportedElsewhere(payload)
-    return payload
+    run_dir = scenario.run_dir.resolve()
+    Worker(MpiTransport(comm, source=MANAGER), lambda: start_executor(scenario, target, run_dir, rank, env),
+           signals).run()
+    outcome = share_outcome(comm, None)
+    if outcome.error is not None:
+        raise ReportedElsewhere(outcome.error)
+    return outcome.result

@@ -1,21 +1,33 @@
-"""Every message between the manager (rank 0) and the workers, in one place.
+"""Every message between the ranks of a run, in one place: the manager-worker messages and the
+collective steps every runtime takes together.
 
-Payloads are plain dicts of values (configurations travel as their values, never as objects):
+Manager and workers (point-to-point, through a `Transport`; payloads are frozen values):
 
-    READY    worker -> manager  {"host", "pid", "error"}   the trial process started (or why not)
-    TRIAL    manager -> worker  TrialRequest.to_dict()     run this trial
-    RESULT   worker -> manager  value_to_dict(TrialValue) plus "trial_id"
-    SIGNAL   worker -> manager  {"signal"}                 this rank was told to stop (TERM/INT/USR1)
-    STOP     manager -> worker  None                       cut the running trial short and finish
-    STOPPED  worker -> manager  None                       the worker's last message
+    READY    worker -> manager  Ready            the trial process started (or why not)
+    TRIAL    manager -> worker  TrialRequest     run this trial
+    RESULT   worker -> manager  Result           its outcome
+    SIGNAL   worker -> manager  Signalled        this rank was told to stop (TERM/INT/USR1)
+    STOP     manager -> worker  None             cut the running trial short and finish
+    STOPPED  worker -> manager  None             the worker's last message
+
+Collectives (over the user's communicator, every rank calls them in the same order): a value
+from rank 0 or from every rank (`from_root`, `from_all`), rank 0's verdict on what every rank
+needs (`root_verdict`), the first error any rank met (`first_error`), and the run's outcome sent
+from rank 0 to all (`share_outcome`).
+
+pSMAC's exchange rounds (exchange.py carries them): each rank's flag (`WORKING`, `DONE`,
+`STOPPING`) and its `RoundMessage`, the runs it finished since its last round.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
-from ..trial import Status, TrialValue
+from ..runhistory.shared import SharedRun
+from ..trial import TrialValue
 
 
 class Tag(IntEnum):
@@ -27,10 +39,91 @@ class Tag(IntEnum):
     STOPPED = 6
 
 
-def value_to_dict(trial_id: int, value: TrialValue) -> dict[str, Any]:
-    return {"trial_id": trial_id, "cost": list(value.cost), "status": int(value.status),
-            "start": value.start_time, "end": value.end_time, "info": value.additional_info}
+@dataclass(frozen=True)
+class Ready:
+    host: str
+    pid: int
+    error: str | None  # a user mistake found while starting the trial process (the target does not load)
 
 
-def value_from_dict(d: dict[str, Any]) -> TrialValue:
-    return TrialValue(tuple(d["cost"]), Status(d["status"]), d["start"], d["end"], d["info"])
+@dataclass(frozen=True)
+class Result:
+    trial_id: int
+    value: TrialValue
+
+
+@dataclass(frozen=True)
+class Signalled:
+    signal: str  # its name, e.g. "SIGTERM"
+
+
+def fit_result(result: Result, max_bytes: int | None) -> Result:
+    """A result whose message fits `max_bytes`: an oversized `additional_info` is replaced by a
+    note saying so (the trial's status and cost are kept)."""
+    if max_bytes is None:
+        return result
+    import pickle
+
+    size = len(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    if size < max_bytes:
+        return result
+    info = {"note": f"additional_info of {size} bytes was dropped (larger than a message may be)"}
+    if "error" in result.value.additional_info:
+        info["error"] = str(result.value.additional_info["error"])[:10000]
+    return replace(result, value=replace(result.value, additional_info=info))
+
+
+# -- collectives ----------------------------------------------------------------------------------
+
+def from_root(comm: Any, value: Any) -> Any:
+    """Rank 0's `value` on every rank."""
+    return comm.bcast(value, root=0)
+
+
+def from_all(comm: Any, value: Any) -> list[Any]:
+    """Every rank's `value`, in rank order, on every rank."""
+    return comm.allgather(value)
+
+
+def root_verdict(comm: Any, error: str | None) -> str | None:
+    """Rank 0's word (None: go on; else why not), the same on every rank."""
+    return comm.bcast(error, root=0)
+
+
+def first_error(comm: Any, error: str | None) -> str | None:
+    """The first error of any rank, in rank order (None: every rank is fine)."""
+    return next((e for e in comm.allgather(error) if e is not None), None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, from rank 0 to every rank: its result, or the user mistake that ended it."""
+
+    result: Any = None  # RunResult
+    error: str | None = None
+
+
+def share_outcome(comm: Any, outcome: Outcome | None) -> Outcome:
+    """Rank 0 passes `outcome`; every rank returns it."""
+    return comm.bcast(outcome, root=0)
+
+
+# -- pSMAC exchange rounds ------------------------------------------------------------------------
+
+WORKING, DONE, STOPPING = 0, 1, 2  # a rank's flag in a round
+
+
+@dataclass(frozen=True)
+class RoundMessage:
+    """What a rank sends in a round: its runs finished since its last round, and why it stops."""
+
+    runs: tuple[SharedRun, ...]
+    stop: str | None = None
+
+    def encode(self) -> bytes:
+        return json.dumps({"runs": [run.to_json() for run in self.runs], "stop": self.stop}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> RoundMessage:
+        d = json.loads(data)
+        return cls(tuple(SharedRun.from_json(r) for r in d["runs"]), d["stop"])

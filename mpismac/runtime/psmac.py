@@ -24,16 +24,17 @@ from mpi4py import MPI
 from ..errors import ReportedElsewhere, UserError
 from ..execution import TrialRequest
 from ..runhistory.folder import load_run, parts
-from ..runhistory.replay import exchange_record
-from ..runhistory.shared import ForeignRuns, own_finished, run_dict
+from ..runhistory.records import ExchangeDone
+from ..runhistory.shared import ForeignRuns, SharedRun, own_finished
 from ..scenario import Scenario
 from ..space import configspace_to_json
 from ..target import TargetSpec
 from ..trial import TrialInfo
-from .comm import abort_job
 from .driver import Driver
-from .exchange import DONE, STOPPING, WORKING, Exchange, Round
+from .exchange import Exchange, Round
+from .mpi_transport import abort_job
 from .placement import local_index, trial_variables
+from .protocol import DONE, STOPPING, WORKING, first_error, from_all, from_root, root_verdict
 from .result import RunResult
 from .session import Session
 from .signals import StopSignals
@@ -67,29 +68,30 @@ def run_psmac(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm:
 
 
 def _open(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
-    """Rank 0 locks the folder and checks the scenario first; then every rank opens its part."""
+    """Rank 0 locks the folder, checks the scenario and writes it down first; then every rank
+    opens its part."""
     rank = comm.Get_rank()
     session, error = None, None
     if rank == 0:
         try:
             session = Session(scenario, fresh=fresh, rank=0, part="rank0", primary=True)
+            session.begin()
         except UserError as exc:
             error = str(exc)
-    error = comm.bcast(error, root=0)
+    error = root_verdict(comm, error)
     if error is not None:
         raise (UserError if rank == 0 else ReportedElsewhere)(error)
     if rank != 0:
         try:
             session = Session(scenario, rank=rank, part=f"rank{rank}", primary=False)
+            session.begin()
         except UserError as exc:
             error = f"rank {rank}: {exc}"
-    if session is not None and error is None:
-        session.begin()
-    errors = [e for e in comm.allgather(error) if e is not None]
-    if errors:
+    first = first_error(comm, error)
+    if first is not None:
         if session is not None:
             session.close()
-        raise (UserError if error == errors[0] else ReportedElsewhere)(errors[0])
+        raise (UserError if error == first else ReportedElsewhere)(first)
     assert session is not None
     return session
 
@@ -99,23 +101,23 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
     rank, size = comm.Get_rank(), comm.Get_size()
     others = _other_parts(session, rank)  # read once: the runs other ranks (or earlier ranks) left here
     gone = sum(len(own_finished(rh)) for r, rh in others.items() if r >= size)
-    budgets = split_budget(scenario.n_trials, comm.allgather(session.state.runhistory.n_own), comm.bcast(gone))
+    budgets = split_budget(scenario.n_trials, from_all(comm, session.state.runhistory.n_own), from_root(comm, gone))
     mine = scenario.replace(seed=scenario.seed + rank, n_trials=budgets[rank])
     driver = Driver(mine, session, ranks=size, show_progress=show_progress and rank == 0, model_in_ask=False,
                     rank=rank, pairs_seed=scenario.seed, progress_total=scenario.n_trials)
     for r, rh in sorted(others.items()):
         for record in own_finished(rh):
             if (f"rank{r}", record.trial_id) not in driver.rh.shared_keys:
-                driver.shared(run_dict(rh, record), f"rank{r}")
+                driver.shared(SharedRun.of(rh, record), f"rank{r}")
     log.info("psmac rank %d of %d: seed %d, %d of the job's %d trials (%d held already)", rank, size, mine.seed,
              budgets[rank], scenario.n_trials, driver.rh.n_own)
-    hosts = comm.allgather(socket.gethostname())
+    hosts = from_all(comm, socket.gethostname())
     executor = start_executor(scenario, target, session.dir, rank,
                               trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker))
     foreign = ForeignRuns(scenario.psmac.input_dirs, session.dir, configspace_to_json(scenario.configspace),
                           scenario.objectives) if scenario.psmac.input_dirs else None
     loop = _Loop(driver, executor, Exchange(comm, scenario.psmac.exchange_interval), foreign,
-                 scenario.psmac.input_interval, signals, session if rank == 0 else None)
+                 scenario.psmac.input_interval, signals)
     loop.refit()  # a resumed job (or one with runs of earlier ranks) starts from a model
     try:
         stopped_by = loop.run()
@@ -123,7 +125,7 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
         executor.close()
         loop.exchange.close()
     walltime = driver.clock.walltime
-    driver.recorder.note(exchange_record(loop.exchange.rounds, loop.exchange.seconds, walltime))
+    driver.recorder.write(ExchangeDone(loop.exchange.rounds, loop.exchange.seconds, walltime))
     result = driver.finish(stopped_by)
     log.info("psmac rank %d: %d exchange rounds, %.3f s in them (%.2f%% of %.1f s)", rank, loop.exchange.rounds,
              loop.exchange.seconds, 100 * loop.exchange.seconds / max(walltime, 1e-9), walltime)
@@ -142,20 +144,21 @@ def _other_parts(session: Session, rank: int) -> dict[int, Any]:
 
 def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
     """The same result on every rank: the best incumbent over the ranks, every rank's trials."""
-    results = comm.allgather((mine.incumbent, mine.costs, mine.n_finished, mine.stopped_by))
-    found = [(sum(cost) / len(cost), i) for i, (_, cost, _, _) in enumerate(results) if cost]
-    best = results[min(found)[1]] if found else (None, None, 0, "")
-    return RunResult(best[0], best[1], mine.path, sum(n for _, _, n, _ in results), mine.stopped_by)
+    results = from_all(comm, mine)
+    found = [(sum(r.costs) / len(r.costs), i) for i, r in enumerate(results) if r.costs]
+    best = results[min(found)[1]] if found else None
+    return RunResult(best.incumbent if best else None, best.costs if best else None, mine.path,
+                     sum(r.n_finished for r in results), mine.stopped_by)
 
 
 class _Loop:
     """One rank's loop: its own trial in the child process, exchange rounds, other jobs' runs."""
 
     def __init__(self, driver: Driver, executor, exchange: Exchange, foreign: ForeignRuns | None,
-                 input_interval: float, signals: StopSignals, primary: Session | None):
+                 input_interval: float, signals: StopSignals):
         self.driver, self.executor, self.exchange = driver, executor, exchange
         self.foreign, self.input_interval = foreign, input_interval
-        self.signals, self.primary = signals, primary
+        self.signals = signals
         self.running: TrialInfo | None = None
         self.stop_reason: str | None = None  # why this rank wants the job to stop
         self.done = False  # its budget is spent
@@ -173,14 +176,13 @@ class _Loop:
                 if outcome is not None:
                     return outcome
             self._read_inputs()
-            if self.primary is not None:
-                self.primary.lock.heartbeat()
+            self.driver.heartbeat()
             if self.running is not None:
                 value = self.executor.poll(POLL_S)
                 if value is not None:
                     info, self.running = self.running, None
                     self.driver.finished(info, value)
-                    self.exchange.outbox.append(run_dict(self.driver.rh, self.driver.rh.trials[info.trial_id]))
+                    self.exchange.outbox.append(SharedRun.of(self.driver.rh, self.driver.rh.trials[info.trial_id]))
                     self.refit()
             elif self.stop_reason is None and flag == WORKING and self.driver.can_ask():
                 info = self.driver.ask()

@@ -34,7 +34,7 @@ def run_serial(scenario: Scenario, target: TargetSpec | Callable[..., Any], *, f
                     raise RuntimeError("the serial loop has nothing to run and no reason to stop")
                 info = driver.ask()
                 driver.started(info, worker=0)
-                value = _run_trial(executor, info, driver, signals, session)
+                value = _run_trial(executor, info, driver, signals)
                 if value is not None:  # None: cut short by a stop; it runs again on resume
                     driver.finished(info, value)
                     driver.update_model()
@@ -43,12 +43,11 @@ def run_serial(scenario: Scenario, target: TargetSpec | Callable[..., Any], *, f
         return driver.finish(stopped_by)
 
 
-def _run_trial(executor: Executor, info: TrialInfo, driver: Driver, signals: StopSignals,
-               session: Session) -> TrialValue | None:
+def _run_trial(executor: Executor, info: TrialInfo, driver: Driver, signals: StopSignals) -> TrialValue | None:
     """Run one trial to its end, or cut it short (None) on a stop signal or a run limit."""
     executor.submit(TrialRequest.from_info(info))
     while True:
-        session.lock.heartbeat()
+        driver.heartbeat()
         value = executor.poll(POLL_S)
         if value is not None:
             return value

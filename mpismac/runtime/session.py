@@ -28,7 +28,8 @@ from ..runhistory.folder import (
     load_run,
     parts,
 )
-from ..runhistory.replay import ReplayState
+from ..runhistory.journal import WriteObserver
+from ..runhistory.state import RunState
 from ..scenario import RESUMABLE_CHANGES, Scenario
 
 log = logging.getLogger("mpismac")
@@ -38,11 +39,12 @@ class Session:
     """Everything a runtime writes through. Use as a context manager; call `begin` before writing."""
 
     def __init__(self, scenario: Scenario, fresh: bool = False, rank: int = 0, part: str = "",
-                 primary: bool = True):
+                 primary: bool = True, observer: WriteObserver | None = None):
         """`part`: the pSMAC part this rank writes ("rank{R}"). The `primary` session (one per job)
         holds the lock, moves an old run aside with `fresh` and checks the scenario; in pSMAC the
-        other ranks open their parts once it has."""
+        other ranks open their parts once it has. `observer` is told of every write."""
         self.scenario = scenario
+        self.observer = observer
         self.dir = scenario.run_dir.resolve()
         self.part = part
         self.primary = primary
@@ -92,11 +94,11 @@ class Session:
             aside, n = base.with_name(f"{base.name}-{n}"), n + 1
         return aside
 
-    def _read_or_new(self) -> tuple[ReplayState, int | None]:
+    def _read_or_new(self) -> tuple[RunState, int | None]:
         """This session's state: new, or read back (a pSMAC rank new to the run starts new). The
         primary session checks the scenario first."""
         path = self.dir / SCENARIO
-        new = ReplayState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
+        new = RunState(RunHistory(self.scenario.configspace, self.scenario.objectives)), None
         if self.primary and not path.exists() and self._journals():
             raise UserError(f"{self.dir} holds a run whose {SCENARIO} is missing: restore it, or use --fresh "
                             "to start over (the old folder is moved aside)")
@@ -155,7 +157,7 @@ class Session:
         if self.primary:
             (self.dir / SCENARIO).write_text(self.scenario.to_yaml())  # RESUMABLE_CHANGES may differ
         self.recorder = Recorder(self.dir, self.scenario.to_yaml(), self.state, self._journal_end,
-                                 self.scenario.snapshot_interval, self.part)
+                                 self.scenario.snapshot_interval, self.part, self.observer)
         return self.recorder
 
     def close(self) -> None:

@@ -1,54 +1,34 @@
 """Point-to-point messages over an mpi4py intra-communicator, received without spinning.
 
 A blocking receive busy-polls in MPICH and Open MPI (a full core per waiting rank); here a
-receive is posted once (`irecv` into a fixed buffer) and tested between short sleeps whose
-length backs off while nothing arrives.
+receive is posted once (`irecv` into a fixed buffer) and tested between the short sleeps of a
+`Backoff`.
 """
 
 from __future__ import annotations
 
-import pickle
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from typing import Any
 
 from mpi4py import MPI
 
 from .protocol import Tag
+from .transport import Message
 
 ABORT_GRACE_S = 0.5
-BUFFER_BYTES = 4 * 2**20  # the largest message; larger trial info is cut (see `fit`)
+BUFFER_BYTES = 4 * 2**20  # the largest message (see protocol.fit_result)
 
 
-@dataclass(frozen=True)
-class Message:
-    source: int
-    tag: Tag
-    payload: Any
-
-
-class Backoff:
-    """Sleeps between polls: `shortest` right after activity, growing by `factor` up to `longest`."""
-
-    def __init__(self, shortest: float, longest: float, factor: float = 2.0):
-        self.shortest, self.longest, self.factor = shortest, longest, factor
-        self._delay = shortest
-
-    def reset(self) -> None:
-        self._delay = self.shortest
-
-    def sleep(self) -> None:
-        time.sleep(self._delay)
-        self._delay = min(self.longest, self._delay * self.factor)
-
-
-class Endpoint:
+class MpiTransport:
     """Receives messages from one source (or any) through an always-posted `irecv`."""
+
+    max_payload: int | None = BUFFER_BYTES - 4096  # room for pickle's framing of the message
 
     def __init__(self, comm: MPI.Comm, source: int = MPI.ANY_SOURCE):
         self._comm = comm
+        self.rank = comm.Get_rank()
         self._source = source
         self._buf = bytearray(BUFFER_BYTES)
         self._status = MPI.Status()
@@ -58,8 +38,7 @@ class Endpoint:
     def _post(self) -> None:
         self._req = self._comm.irecv(self._buf, source=self._source, tag=MPI.ANY_TAG)
 
-    def test(self) -> Message | None:
-        """The next message, if one has arrived."""
+    def poll(self) -> Message | None:
         if self._sends:
             self._sends = [r for r in self._sends if not r.Test()]
         done, payload = self._req.test(self._status)
@@ -70,7 +49,7 @@ class Endpoint:
         return message
 
     def send(self, dest: int, tag: Tag, payload: Any = None) -> None:
-        """Send without waiting for the receiver (the request is completed in later tests)."""
+        """Send without waiting for the receiver (the request is completed in later polls)."""
         self._sends.append(self._comm.isend(payload, dest=dest, tag=int(tag)))
 
     def close(self) -> None:
@@ -82,15 +61,6 @@ class Endpoint:
         self._req.Wait()
 
 
-def fit(payload: dict[str, Any]) -> dict[str, Any]:
-    """A RESULT payload that fits the receive buffer: oversized trial info is replaced by a note."""
-    size = len(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-    if size < BUFFER_BYTES - 4096:
-        return payload
-    info = {"error": payload["info"].get("error", ""), "note": f"additional_info of {size} bytes was dropped"}
-    return {**payload, "info": info}
-
-
 def abort_job(comm: MPI.Comm, what: str = "") -> None:
     """End every rank after a failure inside mpismac on this one, saying where on stderr first.
     mpiexec forwards output asynchronously: a moment's wait keeps the message from being lost
@@ -100,4 +70,3 @@ def abort_job(comm: MPI.Comm, what: str = "") -> None:
     sys.stderr.flush()
     time.sleep(ABORT_GRACE_S)
     comm.Abort(1)
-
