@@ -1,4 +1,5 @@
-"""Model-based proposals: facade `hpo` (random forest) and facade `blackbox` (Gaussian process).
+"""Model-based proposals: facade `hpo` (extremely randomized trees) and facade `blackbox`
+(Gaussian process).
 
 After the initial design, each proposal maximizes log expected improvement of the model on
 log-scaled costs over random samples plus a local search (three rounds of shrinking steps,
