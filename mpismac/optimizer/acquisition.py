@@ -1,5 +1,5 @@
-"""Acquisition functions on a minimized, transformed cost: log expected improvement (default),
-probability of improvement, lower confidence bound. Larger is better for all three."""
+"""The acquisition function on a minimized, transformed cost: log expected improvement
+(larger is better)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,3 @@ def log_ei(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
     out[~hi] = -0.5 * zl**2 - _LOG_SQRT_2PI + np.log1p(zl * erfcx(-zl / np.sqrt(2)) * _SQRT_HALF_PI)
     return out + np.log(std)
 
-
-def probability_of_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    return log_ndtr((best - mean) / std)
-
-
-def lower_confidence_bound(mean: np.ndarray, std: np.ndarray, beta: float = 2.0) -> np.ndarray:
-    return -(mean - beta * std)

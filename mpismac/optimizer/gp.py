@@ -10,12 +10,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+N_RESTARTS = 2  # restarts of the marginal-likelihood optimizer, beside its first run
+
 
 class GaussianProcess:
     """Predictive mean and variance of a (transformed) cost from a GP fitted by marginal likelihood."""
 
-    def __init__(self, restarts: int = 2):
-        self.restarts = restarts
+    def __init__(self):
         self._gp: GaussianProcessRegressor | None = None
         self._mu, self._sd = 0.0, 1.0
 
@@ -23,7 +24,7 @@ class GaussianProcess:
         self._mu, self._sd = float(y.mean()), float(y.std()) or 1.0
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(x.shape[1], 0.5), (1e-3, 1e2), nu=2.5) \
             + WhiteKernel(1e-6, (1e-10, 1e-1))
-        gp = GaussianProcessRegressor(kernel, n_restarts_optimizer=self.restarts, random_state=seed)
+        gp = GaussianProcessRegressor(kernel, n_restarts_optimizer=N_RESTARTS, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             gp.fit(x.astype(np.float64), (y - self._mu) / self._sd)

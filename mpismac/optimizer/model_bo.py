@@ -1,15 +1,17 @@
-"""Model-based proposals: facade `hpo` (random forest) and facade `blackbox` (Gaussian process).
+"""Model-based proposals: facade `hpo` (extremely randomized trees) and facade `blackbox`
+(Gaussian process).
 
 After the initial design, each proposal maximizes log expected improvement of the model on
 log-scaled costs over random samples plus a local search (three rounds of shrinking steps,
-half of them along one hyperparameter) around the best observed points; a share of
-proposals (RANDOM_FRACTION, 0 by default) can be plain random. With the forest, every
-LOCAL_EVERY-th proposal is instead a local step: the minimum of a quadratic model fitted
-around the best point (local_model.py), which pins down a smooth optimum the forest's
-piecewise-constant mean cannot. Several proposals at once come from one such search: the
-best candidate, then the best with the acquisition lowered around it, and so on.
-Trials still running are accounted for by lowering the acquisition near them, so no refit is
-needed per proposal and the model update stays a separate step (`update_model`).
+half of them along one hyperparameter) around the best observed points. Past the initial
+design but before a model is fitted (it needs results of two configurations), proposals are
+plain random samples. With the forest, every LOCAL_EVERY-th proposal is instead a local
+step: the minimum of a quadratic model fitted around the best point (local_model.py), which
+pins down a smooth optimum the forest's piecewise-constant mean cannot. Several proposals at
+once come from one such search: the best candidate, then the best with the acquisition
+lowered around it, and so on. Trials still running are accounted for by lowering the
+acquisition near them, so no refit is needed per proposal and the model update stays a
+separate step (`update_model`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
 
-RANDOM_FRACTION = 0.0  # share of plain random proposals (the 500 random candidates explore already)
 N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
@@ -142,9 +143,13 @@ class ModelBO:
             out.append((self._initial[i], "default" if i == 0 and self._default_first else "sobol"))
         first = index + len(out)
         rng = generator(self.seed, "propose", first)
+        if self.forest.fitted:
+            # One draw per proposal, as a removed random-interleaving option used to make: the
+            # local search below perturbs from this stream, so a seed's proposals stay the same.
+            rng.random(index + count - first)
         n_model, local_tried = 0, False
         for i in range(first, index + count):
-            if not self.forest.fitted or rng.random() < RANDOM_FRACTION:
+            if not self.forest.fitted:
                 row = self.space.sample(1, derived_int(self.seed, "random", i))[0]
                 out.append((self.space.to_values(row), "random"))
             elif self.local_every and i % self.local_every == 0 and not local_tried:

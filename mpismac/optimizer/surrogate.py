@@ -1,45 +1,39 @@
-"""The random-forest surrogate: scikit-learn trees, mean and spread over the trees."""
+"""The surrogate of facade `hpo`: extremely randomized trees (scikit-learn), mean and spread
+over the trees."""
 
 from __future__ import annotations
 
 import numpy as np
 import sklearn
-from sklearn.tree import DecisionTreeRegressor, ExtraTreeRegressor
+from sklearn.tree import ExtraTreeRegressor
+
+N_TREES = 30
 
 
 class Forest:
-    """Predictive mean and variance of a cost (already transformed) from a forest of
-    scikit-learn regression trees. `extra` (default): extremely randomized trees (a random
-    threshold per candidate feature), each on all the data unless `bootstrap`: their mean is
-    smoother than a random forest's and their spread grows with the distance to the data.
-    Otherwise (`extra=False, bootstrap=True`) SMAC's random forest.
+    """Predictive mean and variance of a cost (already transformed) from N_TREES extremely
+    randomized trees (scikit-learn's `ExtraTreeRegressor`: a random threshold per feature, the
+    best of those per split, leaves of at least one sample), each on all the data (no
+    bootstrap): their mean is smoother than a random forest's, and their spread is zero on the
+    data and grows with the distance to it.
 
-    The trees are fitted one by one rather than through `RandomForestRegressor`: with ~100
+    The trees are fitted one by one rather than through `ExtraTreesRegressor`: with ~100
     points the ensemble's per-tree bookkeeping (cloning, parameter checks) costs more than the
     fits themselves."""
 
-    def __init__(self, n_trees: int = 30, min_samples_leaf: int = 1, max_features: float = 1.0,
-                 extra: bool = True, bootstrap: bool = False):
-        self.n_trees, self.min_samples_leaf, self.max_features = n_trees, min_samples_leaf, max_features
-        self.extra, self.bootstrap = extra, bootstrap
+    def __init__(self):
         self._trees: list = []
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None:
         rng = np.random.default_rng(seed)
         x = np.ascontiguousarray(x, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.float64).reshape(-1, 1)
-        cls = ExtraTreeRegressor if self.extra else DecisionTreeRegressor
         trees = []
         state = np.random.RandomState(int(rng.integers(2**31 - 1)))  # one stream for all trees: cheap
         with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
-            for _ in range(self.n_trees):
-                tree = cls(min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
-                           random_state=state)
-                if self.bootstrap:
-                    idx = rng.integers(len(x), size=len(x))
-                    tree.fit(x[idx], y[idx], check_input=False)
-                else:
-                    tree.fit(x, y, check_input=False)
+            for _ in range(N_TREES):
+                tree = ExtraTreeRegressor(min_samples_leaf=1, max_features=1.0, random_state=state)
+                tree.fit(x, y, check_input=False)
                 trees.append(tree)
         self._trees = trees
 
