@@ -212,3 +212,17 @@ def _journal(run_dir):
     from mpismac.runhistory.journal import read_journal
 
     return read_journal(run_dir / "journal.jsonl").records
+
+
+def test_an_oversized_result_keeps_its_status_and_cost_and_gains_no_error():
+    """A result too large for a message loses its additional_info, not its outcome; a successful
+    trial is not given an (empty) error on the way."""
+    from mpismac.runtime.protocol import fit_result
+
+    big = Result(3, TrialValue((0.5,), Status.SUCCESS, 1.0, 2.0, {"blob": "x" * 100_000}))
+    fitted = fit_result(big, 10_000)
+    assert fitted.trial_id == 3 and fitted.value.cost == (0.5,) and fitted.value.status == Status.SUCCESS
+    assert "error" not in fitted.value.additional_info and "dropped" in fitted.value.additional_info["note"]
+    crashed = Result(4, TrialValue((1e3,), Status.CRASHED, 1.0, 2.0, {"error": "boom", "traceback": "y" * 100_000}))
+    assert fit_result(crashed, 10_000).value.additional_info["error"] == "boom"
+    assert fit_result(big, None) is big
