@@ -283,3 +283,44 @@ def test_progress_output(tty, capsys):
     else:
         assert stream.getvalue() == ""  # log lines instead of carriage returns
 
+
+
+@pytest.mark.parametrize("content", ["", '{"job_id": "pid1'], ids=["empty", "partial"])
+def test_a_lock_being_written_is_in_use_not_stale(tmp_path, content):
+    """A lock file seen empty or half-written (its writer is between create and write) belongs to
+    a live job: refused, never taken over; only an unreadable lock older than LOCK_STALE_S is."""
+    from mpismac.runhistory.folder import LOCK_STALE_S
+
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    run_dir = tmp_path / "out" / "t" / "0"
+    run_dir.mkdir(parents=True)
+    lock = run_dir / "lock.json"
+    lock.write_text(content)
+    proc = run_cli(str(path))
+    assert proc.returncode == 2 and "in use" in proc.stderr and "Traceback" not in proc.stderr
+    assert lock.read_text() == content and not (run_dir / "journal.jsonl").exists()
+    old = time.time() - LOCK_STALE_S - 10
+    os.utime(lock, (old, old))
+    taken = run_cli(str(path), "--quiet")
+    assert taken.returncode == 0, taken.stderr
+    assert "taking over the unreadable lock" in taken.stderr and not lock.exists()
+
+
+def test_two_runs_started_at_once_on_a_new_folder(tmp_path):
+    """Started at the same instant: exactly one takes the folder, the other exits 2; the journal is
+    one run's."""
+    for attempt in range(4):
+        base = tmp_path / str(attempt)
+        base.mkdir()
+        path = _scenario(base, f"{DATA / 'targets.py'}:slowish", n_trials=2)
+        run_dir = base / "out" / "t" / "0"
+        procs = [subprocess.Popen([sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 2], outs
+        loser = outs[[p.returncode for p in procs].index(2)][1]
+        assert "in use by job" in loser and "Traceback" not in loser
+        records = read_journal(run_dir / "journal.jsonl").records
+        assert sum(r["op"] == "job" for r in records) == 1 and _ends(run_dir) == 2
+        assert _report(run_dir)["trials"] == 2 and not (run_dir / "lock.json").exists()
