@@ -123,18 +123,30 @@ def _load_everywhere(args: argparse.Namespace, comm):
     return scenario
 
 
+VALIDATE_IMPORT_S = 60.0  # how long `validate` waits for the target's import
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from .errors import StartCancelled
+    from .runtime.signals import StopSignals
     from .runtime.trials import start_executor
     from .scenario import Scenario
 
     scenario = Scenario.from_yaml(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required")
-    with tempfile.TemporaryDirectory() as tmp:  # imports a function target, checks the memory limit
-        start_executor(scenario, scenario.target, Path(tmp), 0, {}).close()
+    # Imports a function target and checks the memory limit; Ctrl-C or SIGTERM ends the wait (exit 3).
+    with tempfile.TemporaryDirectory() as tmp, StopSignals() as signals:
+        try:
+            start_executor(scenario, scenario.target, Path(tmp), 0, {}, start_timeout=VALIDATE_IMPORT_S,
+                           cancelled=lambda: signals.requested).close()
+        except StartCancelled:
+            print(f"mpismac: validate stopped by {signals.name} while the target was being imported",
+                  file=sys.stderr)
+            return 3
     print(f"{args.scenario}: OK — {len(scenario.configspace)} hyperparameters, target "
           f"{scenario.target.describe()} ({scenario.target.kind}), facade {scenario.facade}, "
           f"{scenario.n_trials} trials, run folder {scenario.run_dir}")

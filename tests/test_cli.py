@@ -324,3 +324,47 @@ def test_two_runs_started_at_once_on_a_new_folder(tmp_path):
         records = read_journal(run_dir / "journal.jsonl").records
         assert sum(r["op"] == "job" for r in records) == 1 and _ends(run_dir) == 2
         assert _report(run_dir)["trials"] == 2 and not (run_dir / "lock.json").exists()
+
+
+HANGS_ON_IMPORT = """import os, time
+with open(os.environ["IMPORT_PID_FILE"], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(1000)
+
+def f(config):
+    return 0.0
+"""
+
+
+def _stop_while_importing(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, float, int]:
+    """Start `python -m mpismac ARGS` on a target whose import hangs, SIGTERM it once the trial
+    process imports; the process, the seconds from the signal to its exit, the trial process's pid."""
+    pid_file = tmp_path / "import.pid"
+    pid_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "mpismac", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "IMPORT_PID_FILE": str(pid_file)})
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    return proc, time.monotonic() - sent, int(pid_file.read_text())
+
+
+def test_a_stop_while_the_target_imports_ends_the_job_at_once(tmp_path):
+    """A target whose import hangs: SIGTERM ends the run (exit 3) and `validate` (exit 3) at once,
+    the trial process killed; the run never began, so it leaves no folder behind."""
+    from .conftest import process_gone
+
+    target = tmp_path / "slow_import.py"
+    target.write_text(HANGS_ON_IMPORT)
+    path = _scenario(tmp_path, f"{target}:f", n_trials=2)
+    proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
+    assert proc.returncode == 3, proc.stderr.read()
+    assert seconds < 2.0 and process_gone(child)
+    assert not (tmp_path / "out").exists()
+    proc, seconds, child = _stop_while_importing(tmp_path, "validate", str(path))
+    assert proc.returncode == 3 and seconds < 2.0 and process_gone(child)
+    assert "stopped by SIGTERM while the target was being imported" in proc.stderr.read()

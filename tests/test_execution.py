@@ -231,3 +231,23 @@ def test_no_process_survives_its_rank(tmp_path):
     while not all(process_gone(p) for p in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert {k: process_gone(p) for k, p in pids.items()} == {k: True for k in pids}
+
+
+def test_start_waits_for_the_import_no_longer_than_its_timeout_or_a_stop(space, tmp_path):
+    """A target whose import hangs: `start` gives up after its timeout (a user mistake, named), and
+    at once when `cancelled` turns true (StartCancelled); the trial process is killed either way."""
+    from mpismac.errors import StartCancelled, TargetLoadError
+
+    slow = tmp_path / "slow_import.py"
+    slow.write_text("import time\ntime.sleep(1000)\n\ndef f(config):\n    return 0.0\n")
+    spec = TargetSpec("function", function="f", path=str(slow))
+    ex = ChildExecutor(spec, space, ["cost"], [CRASH], Limits(), tmp_path / "w.out")
+    started = time.monotonic()
+    with pytest.raises(TargetLoadError, match="did not finish importing within 1.5 s"):
+        ex.start(timeout=1.5)
+    assert 1.5 <= time.monotonic() - started < 5 and ex.pid is None
+    stop_at = time.monotonic() + 0.5
+    started = time.monotonic()
+    with pytest.raises(StartCancelled):
+        ex.start(cancelled=lambda: time.monotonic() > stop_at)
+    assert time.monotonic() - started < 1.5 and ex.pid is None

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ConfigSpace import Configuration, ConfigurationSpace
 
-from ..errors import TargetLoadError
+from ..errors import StartCancelled, TargetLoadError
 from ..space import configspace_to_json
 from ..target import (
     TargetResultError,
@@ -41,6 +41,8 @@ from .environment import trial_environment
 log = logging.getLogger(__name__)
 
 MEMORY_POLL_S = 0.05
+START_TIMEOUT_S = 600.0  # longest wait for a trial process to import its target
+START_POLL_S = 0.1  # how often a start asks whether it is cancelled
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = (f"import sys; sys.path.append({_PACKAGE_PARENT!r}); "
          "from mpismac.execution.child import main; main()")
@@ -112,6 +114,8 @@ class ChildExecutor:
         self._request: TrialRequest | None = None
         self._started = 0.0
         self._peak_rss = 0
+        self._start_timeout = START_TIMEOUT_S
+        self._cancelled: Callable[[], bool] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -119,8 +123,17 @@ class ChildExecutor:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def start(self, timeout: float = 600.0) -> None:
-        """Start the trial process and wait until it has imported the target."""
+    def start(self, timeout: float = START_TIMEOUT_S, cancelled: Callable[[], bool] | None = None) -> None:
+        """Start the trial process and wait until it has imported the target.
+
+        Raises TargetLoadError when the target does not load, or is not imported within `timeout`
+        seconds. `cancelled`, when given, is asked every START_POLL_S while the import runs: once it
+        returns True (a stop signal's flag, say), the trial process is killed and StartCancelled is
+        raised, so a stop is never held up by a slow or hanging import. Both are kept for the
+        restarts that `submit` makes after a kill: `submit` may raise StartCancelled too, and then
+        no trial was submitted.
+        """
+        self._start_timeout, self._cancelled = timeout, cancelled
         if self._proc is not None:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,21 +152,41 @@ class ChildExecutor:
         self._results = os.fdopen(res_r, "rb")
         self._requests.write(self._setup)
         self._requests.flush()
-        ready, _, _ = select.select([self._results], [], [], timeout)
-        line = self._results.readline() if ready else b""
-        reply = json.loads(line) if line else None
-        if not reply or not reply.get("ready"):
+        line = self._wait_ready(timeout, cancelled)
+        if line is None:
             self._kill()
-            if reply is None:
+            raise TargetLoadError(f"the target {self._describe} did not finish importing within {timeout:g} s")
+        try:
+            reply = json.loads(line) if line else None
+        except ValueError:
+            reply = {"ready": False, "error": f"the trial process answered {line[:80]!r} instead of its ready line"}
+        if not isinstance(reply, dict) or not reply.get("ready"):
+            self._kill()
+            if not isinstance(reply, dict):
                 raise TargetLoadError(f"the trial process did not start (see {self.log_path})")
             where = f" (at {reply['where']})" if reply.get("where") else ""
-            raise TargetLoadError(f"cannot load the target {self._describe}: {reply['error']}{where}")
+            raise TargetLoadError(f"cannot load the target {self._describe}: {reply.get('error')}{where}")
         self._sentinel = int(reply["sentinel"])
         baseline = procs.rss_bytes(self._proc.pid) / 2**20
         if self.limits.memory_mib is not None and baseline > 0.9 * self.limits.memory_mib:
             self._kill()
             raise TargetLoadError(f"the trial process uses {baseline:.0f} MiB once the target is imported, "
                                   f"too close to trial_memory_limit ({self.limits.memory_mib:g} MiB): raise the limit")
+
+    def _wait_ready(self, timeout: float, cancelled: Callable[[], bool] | None) -> bytes | None:
+        """The trial process's first line (b"" if it died first), or None after `timeout` s. Waits
+        in slices, asking `cancelled` between them (then kills it and raises StartCancelled)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if cancelled is not None and cancelled():
+                self._kill()
+                raise StartCancelled(f"stopped while the trial process imported the target {self._describe}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self._results], [], [], min(left, START_POLL_S))
+            if ready:
+                return self._results.readline()
 
     def close(self) -> None:
         self._kill()
@@ -177,7 +210,7 @@ class ChildExecutor:
     def submit(self, request: TrialRequest) -> None:
         if self._request is not None:
             raise RuntimeError("a trial is already running in this executor")
-        self.start()
+        self.start(self._start_timeout, self._cancelled)
         self._request = request
         self._peak_rss = 0
         self._started = time.time()
@@ -301,9 +334,11 @@ class InProcessExecutor:
 def make_executor(target: TargetSpec | Callable[..., Any], configspace: ConfigurationSpace,
                   objectives: Sequence[str], crash_cost: Sequence[float], limits: Limits, log_path: Path,
                   instance_features: Mapping[str, Sequence[float]] | None = None,
-                  env_extra: Mapping[str, str] | None = None) -> Executor:
+                  env_extra: Mapping[str, str] | None = None, start_timeout: float = START_TIMEOUT_S,
+                  cancelled: Callable[[], bool] | None = None) -> Executor:
     """A started executor: a trial process where the target can be imported by name there, else
-    the caller's process (with a warning that says why)."""
+    the caller's process (with a warning that says why). `start_timeout` and `cancelled` are
+    ChildExecutor.start's: it raises TargetLoadError, or StartCancelled once `cancelled()` is true."""
     spec = target if isinstance(target, TargetSpec) else None
     if spec is None:
         spec, why = function_spec(target)
@@ -314,5 +349,5 @@ def make_executor(target: TargetSpec | Callable[..., Any], configspace: Configur
             return InProcessExecutor(target, configspace, objectives, crash_cost)
     executor = ChildExecutor(spec, configspace, objectives, crash_cost, limits, log_path,
                              instance_features, env_extra)
-    executor.start()
+    executor.start(start_timeout, cancelled)
     return executor
