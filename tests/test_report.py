@@ -109,3 +109,30 @@ def test_plot_without_matplotlib_names_the_extra(run_dir, tmp_path):
     proc = run_cli("report", str(run_dir), "--plot", str(tmp_path / "x.png"),
                    env={**os.environ, "PYTHONPATH": str(blocker)})
     assert proc.returncode == 2 and "mpismac[plot]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _tampered_copy(run_dir: Path, dest: Path, values: dict) -> Path:
+    """A copy of a run folder whose first config record (checksum recomputed) holds `values`, and
+    no snapshot: what a hand-edited journal looks like."""
+    import shutil
+
+    from mpismac.runhistory.journal import encode, read_journal
+
+    shutil.copytree(run_dir, dest)
+    (dest / "runhistory.h5").unlink(missing_ok=True)
+    records = read_journal(dest / "journal.jsonl").records
+    (dest / "journal.jsonl").write_bytes(b"".join(
+        encode({**r, "values": values} if r["op"] == "config" and r["id"] == 0 else r) for r in records))
+    return dest
+
+
+@pytest.mark.parametrize("values,why", [({"x": 100.0, "y": 1.0}, "is not allowed for hyperparameter"),
+                                        ({"z": 1.0, "x": 1.0, "y": 1.0}, "Unknown hyperparameter(s) {'z'}")],
+                         ids=["outside", "unknown"])
+def test_report_on_a_journal_off_the_space(run_dir, tmp_path, values, why):
+    bad = _tampered_copy(run_dir, tmp_path / "bad", values)
+    for args in (("report", str(bad)), ("export", str(bad), "--format", "csv")):
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"mpismac: error: {bad / 'journal.jsonl'}: cannot replay")
+        assert why in proc.stderr and len(proc.stderr.splitlines()) == 1

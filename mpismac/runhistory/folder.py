@@ -107,8 +107,10 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
     read = read_journal(journal, start)
     try:
         replay(state, read.records)
-    except (JournalFormatError, KeyError, IndexError, TypeError) as exc:
-        raise RunFolderError(f"{journal}: cannot replay ({exc})") from None
+    except (JournalFormatError, KeyError, IndexError, TypeError, ValueError) as exc:
+        # ValueError: a record that does not fit the space (ConfigSpace's IllegalValueError, say)
+        why = " ".join(str(exc).split())  # ConfigSpace's messages run over several lines
+        raise RunFolderError(f"{journal}: cannot replay ({why})") from None
     return LoadedRun(state, read.end, scenario_yaml)
 
 
