@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "smac3"), required=True)
     exp.add_argument("--output", "-o", help="csv: file (default: standard output); smac3: folder "
                      "(default: RUN_DIR/smac3)")
+    exp.add_argument("--force", action="store_true", help="overwrite an existing CSV file, or the files of "
+                     "an existing SMAC3 export (refused without it)")
     return parser
 
 
@@ -176,7 +178,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
-    message = export(args.run_dir, args.format, args.output)
+    message = export(args.run_dir, args.format, args.output, force=args.force)
     if message:
         print(message)
     return 0

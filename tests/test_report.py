@@ -136,3 +136,30 @@ def test_report_on_a_journal_off_the_space(run_dir, tmp_path, values, why):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.startswith(f"mpismac: error: {bad / 'journal.jsonl'}: cannot replay")
         assert why in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_export_output_that_cannot_be_written_or_exists(run_dir, tmp_path):
+    """Each a one-line error with exit status 2; an existing output is overwritten only with --force."""
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [(("csv", tmp_path / "nodir" / "x.csv"), "does not exist"),
+             (("csv", folder), "is a folder; --format csv writes one file"),
+             (("csv", existing), "exists; use --force to overwrite it"),
+             (("csv", Path("/proc/x.csv")), "cannot write the CSV file"),
+             (("smac3", existing), "is a file; --format smac3 writes a folder"),
+             (("smac3", Path("/proc/nope")), "cannot write the SMAC3 run folder")]
+    for (fmt, out), why in cases:
+        proc = run_cli("export", str(run_dir), "--format", fmt, "-o", str(out))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"mpismac: error: {out}: ") and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
+    assert existing.read_text() == "keep me\n"
+    forced = run_cli("export", str(run_dir), "--format", "csv", "-o", str(existing), "--force")
+    assert forced.returncode == 0 and existing.read_text().startswith("trial_id,")
+    smac3 = tmp_path / "smac3"
+    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3)).returncode == 0
+    again = run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3))
+    assert again.returncode == 2 and "holds runhistory.json" in again.stderr and "--force" in again.stderr
+    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3), "--force").returncode == 0
