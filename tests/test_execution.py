@@ -251,3 +251,20 @@ def test_start_waits_for_the_import_no_longer_than_its_timeout_or_a_stop(space, 
     with pytest.raises(StartCancelled):
         ex.start(cancelled=lambda: time.monotonic() > stop_at)
     assert time.monotonic() - started < 1.5 and ex.pid is None
+
+
+def test_a_target_that_writes_to_inherited_file_descriptors(space, tmp_path):
+    """Garbage written to fds 3..63 does not reach mpismac's pipes; garbage that does (written to
+    every fd) makes the trial CRASHED and the trial process is restarted, the rank goes on."""
+    ex = _executor(space, tmp_path, "scribbles_on_fds")
+    try:
+        pid = ex.pid
+        assert _run(ex, 0).status == Status.SUCCESS and _run(ex, 1).status == Status.SUCCESS
+        assert ex.pid == pid
+        value = _run(ex, 2, {"x": -1.0, "y": 2.0})
+        assert value.status == Status.CRASHED and value.cost == (CRASH,) and ex.pid is None
+        assert "unreadable reply (b'garbage\\n')" in value.additional_info["error"]
+        assert process_gone(pid)
+        assert _run(ex, 3).status == Status.SUCCESS and ex.pid not in (None, pid)
+    finally:
+        ex.close()

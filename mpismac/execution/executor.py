@@ -276,19 +276,39 @@ class ChildExecutor:
             why = (f"the trial process was killed by {signal.Signals(-code).name}" if code < 0
                    else f"the trial process exited with code {code}")
             return self._fail(Status.CRASHED, why, exit_code=code)
-        reply = json.loads(line)
+        reply = self._parse_reply(line)
+        if reply is None:  # the stream is out of step: only a new trial process can go on
+            return self._fail(Status.CRASHED, f"the trial process sent an unreadable reply ({line[:80]!r}): "
+                                              "the target wrote to mpismac's result pipe; the trial process "
+                                              "was restarted")
+        status, cost, info = reply
         leftovers = [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
         if leftovers:  # processes a finished trial left behind would distort the next one
             procs.kill_tree(None, leftovers)
-            reply["info"]["killed_leftover_processes"] = len(leftovers)
-        reply["info"]["cpu_time"] = round(reply["cpu_time"], 6)
-        value = self._value(Status(reply["status"]), reply["cost"], reply["info"])
+            info["killed_leftover_processes"] = len(leftovers)
+        value = self._value(status, cost, info)
         if self.limits.memory_mib is not None:
             rss = procs.rss_bytes(self._proc.pid) / 2**20
             if rss > self.limits.memory_mib:  # the trial ended in time, but the next one would start over the limit
                 value.additional_info["restarted_trial_process"] = f"resident memory {rss:.0f} MiB after the trial"
                 self._kill()
         return value
+
+
+    def _parse_reply(self, line: bytes) -> tuple[Status, list[float], dict[str, Any]] | None:
+        """Status, cost and info of the running trial's reply line; None if the line is not one."""
+        assert self._request is not None
+        try:
+            reply = json.loads(line)
+            if reply["trial_id"] != self._request.trial_id:
+                return None
+            status = Status(reply["status"])
+            cost = [float(c) for c in reply["cost"]]
+            info = dict(reply["info"])
+            info["cpu_time"] = round(float(reply["cpu_time"]), 6)
+        except (ValueError, KeyError, TypeError):
+            return None
+        return status, cost, info
 
 
 class InProcessExecutor:
