@@ -368,3 +368,16 @@ def test_a_stop_while_the_target_imports_ends_the_job_at_once(tmp_path):
     proc, seconds, child = _stop_while_importing(tmp_path, "validate", str(path))
     assert proc.returncode == 3 and seconds < 2.0 and process_gone(child)
     assert "stopped by SIGTERM while the target was being imported" in proc.stderr.read()
+
+
+def test_a_target_that_returns_minus_inf(tmp_path):
+    """-inf is no cost (it would beat every other and no race or model can use it): CRASHED with the
+    reason, as NaN is, and crash_cost recorded."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:minus_inf", n_trials=3, crash_cost=1000)
+    proc = run_cli(str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "out" / "t" / "0"
+    assert _report(run_dir)["status"]["CRASHED"] == 3
+    ends = [r for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
+    assert all(r["cost"] == [1000.0] and r["info"]["error"] == "the target's result is not usable: the returned "
+               "cost is -inf" for r in ends)

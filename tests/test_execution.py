@@ -45,6 +45,7 @@ def _run(ex, trial_id=0, config=None, timeout=30.0):
 @pytest.mark.parametrize("fn,status,error", [
     ("raises", Status.CRASHED, "RuntimeError: boom from the target"),
     ("nan", Status.CRASHED, "NaN"),
+    ("minus_inf", Status.CRASHED, "the returned cost is -inf"),
     ("not_a_number", Status.CRASHED, "not a number"),
     ("exits", Status.CRASHED, "sys.exit(3)"),
     ("hard_exit", Status.CRASHED, "exited with code 7"),
