@@ -381,3 +381,31 @@ def test_a_target_that_returns_minus_inf(tmp_path):
     ends = [r for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
     assert all(r["cost"] == [1000.0] and r["info"]["error"] == "the target's result is not usable: the returned "
                "cost is -inf" for r in ends)
+
+
+HANGS_ON_REIMPORT = """import os, time
+marker = os.environ["IMPORT_PID_FILE"] + ".crashed"
+if os.path.exists(marker):  # the trial process restarted after the crash: its import hangs
+    with open(os.environ["IMPORT_PID_FILE"], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(1000)
+
+def f(config):
+    open(marker, "w").close()
+    os._exit(1)
+"""
+
+
+def test_a_stop_while_the_trial_process_restarts_ends_the_run_at_once(tmp_path):
+    """The trial process died in trial 0; its restart for trial 1 hangs in the import: SIGTERM ends
+    the run at once (exit 3), trial 1 left RUNNING to run again on resume."""
+    from .conftest import process_gone
+
+    target = tmp_path / "crash_then_hang.py"
+    target.write_text(HANGS_ON_REIMPORT)
+    path = _scenario(tmp_path, f"{target}:f", n_trials=3)
+    proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
+    assert proc.returncode == 3, proc.stderr.read()
+    assert seconds < 2.0 and process_gone(child)
+    report = _report(tmp_path / "out" / "t" / "0")
+    assert report["status"]["CRASHED"] == 1 and report["status"]["RUNNING"] == 1
