@@ -44,11 +44,12 @@ def mpismac_run(n: int, out: Path) -> list[float]:
 
 
 def executor_round_trips(n: int, out: Path) -> list[float]:
-    from mpismac.execution import Limits, TrialRequest, make_executor
+    from mpismac.execution import Limits, TrialRequest, TrialSetup, make_executor
     from mpismac.target import function_spec
 
     spec, _ = function_spec(zero)
-    ex = make_executor(spec, space(), ["cost"], [1.0], Limits(walltime=60, memory_mib=4096), out / "w.out")
+    ex = make_executor(spec, TrialSetup(space(), ("cost",), (1.0,)), Limits(walltime=60, memory_mib=4096),
+                       out / "w.out")
     times = []
     for i in range(n):
         t = time.perf_counter()

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "smac3"), required=True)
     exp.add_argument("--output", "-o", help="csv: file (default: standard output); smac3: folder "
                      "(default: RUN_DIR/smac3)")
+    exp.add_argument("--force", action="store_true", help="overwrite an existing CSV file, or the files of "
+                     "an existing SMAC3 export (refused without it)")
     return parser
 
 
@@ -125,18 +127,30 @@ def _load_everywhere(args: argparse.Namespace, comm):
     return scenario
 
 
+VALIDATE_IMPORT_S = 60.0  # how long `validate` waits for the target's import
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from .errors import StartCancelled
+    from .runtime.signals import StopSignals
     from .runtime.trials import start_executor
     from .scenario import Scenario
 
     scenario = Scenario.from_yaml(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required")
-    with tempfile.TemporaryDirectory() as tmp:  # imports a function target, checks the memory limit
-        start_executor(scenario, scenario.target, Path(tmp), 0, {}).close()
+    # Imports a function target and checks the memory limit; Ctrl-C or SIGTERM ends the wait (exit 3).
+    with tempfile.TemporaryDirectory() as tmp, StopSignals() as signals:
+        try:
+            start_executor(scenario, scenario.target, Path(tmp), 0, {}, start_timeout=VALIDATE_IMPORT_S,
+                           cancelled=lambda: signals.requested).close()
+        except StartCancelled:
+            print(f"mpismac: validate stopped by {signals.name} while the target was being imported",
+                  file=sys.stderr)
+            return 3
     print(f"{args.scenario}: OK — {len(scenario.configspace)} hyperparameters, target "
           f"{scenario.target.describe()} ({scenario.target.kind}), facade {scenario.facade}, "
           f"{scenario.n_trials} trials, run folder {scenario.run_dir}")
@@ -166,7 +180,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
-    message = export(args.run_dir, args.format, args.output)
+    message = export(args.run_dir, args.format, args.output, force=args.force)
     if message:
         print(message)
     return 0

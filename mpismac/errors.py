@@ -23,3 +23,9 @@ class TargetLoadError(UserError):
 
 class ReportedElsewhere(UserError):
     """A user mistake that another rank (rank 0) reports; this rank exits 2 without a message."""
+
+
+class StartCancelled(Exception):
+    """Not a user mistake: a stop was requested (a signal, Ctrl-C) while a trial process was still
+    importing the target, so it was killed before it was ready. A runtime ends as it does for any
+    stop (exit status 3, resumable); the run may not have begun at all."""

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import yamlio
+from .errors import UserError
 from .runhistory.merge import load_any
 from .runhistory.state import RunState
 from .space import configspace_to_json
 from .trial import Status
 
 FORMATS = ("csv", "smac3")
+SMAC3_FILES = ("runhistory.json", "intensifier.json", "optimization.json", "scenario.json", "configspace.json")
 
 
 def _finished(state: RunState) -> list:
@@ -127,16 +129,48 @@ def write_smac3(state: RunState, scenario_yaml: str, out_dir: Path) -> int:
     return len(trials)
 
 
-def export(run_dir: Path, fmt: str, output: Path | None) -> str:
-    """Export a run folder; a line saying what was written where."""
-    loaded = load_any(Path(run_dir))
+def export(run_dir: Path, fmt: str, output: Path | None, force: bool = False) -> str:
+    """Export a run folder; a line saying what was written where. An output that cannot be written
+    (a missing folder, a file where a folder is wanted or the other way round) is a UserError, and
+    so is an existing output file unless `force`."""
     if fmt == "csv":
+        if output is not None:
+            _check_csv_output(Path(output), force)
+        loaded = load_any(Path(run_dir))
         if output is None:
             write_csv(loaded.state, sys.stdout)
             return ""
-        with open(output, "w", newline="") as f:
-            n = write_csv(loaded.state, f)
+        try:
+            with open(output, "w" if force else "x", newline="") as f:
+                n = write_csv(loaded.state, f)
+        except FileExistsError:
+            raise UserError(f"{output}: exists (created meanwhile); use --force to overwrite it") from None
+        except OSError as exc:
+            raise UserError(f"{output}: cannot write the CSV file ({exc.strerror})") from None
         return f"{n} trials written to {output}"
     out_dir = Path(output) if output is not None else Path(run_dir) / "smac3"
-    n = write_smac3(loaded.state, loaded.scenario_yaml, out_dir)
+    _check_smac3_output(out_dir, force)
+    loaded = load_any(Path(run_dir))
+    try:
+        n = write_smac3(loaded.state, loaded.scenario_yaml, out_dir)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot write the SMAC3 run folder ({exc.strerror})") from None
     return f"{n} finished trials written as a SMAC3 run folder to {out_dir}"
+
+
+def _check_csv_output(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; --format csv writes one file: name it, e.g. {path / 'run.csv'}")
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_file() and not force:
+        raise UserError(f"{path}: exists; use --force to overwrite it")
+
+
+def _check_smac3_output(path: Path, force: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: is a file; --format smac3 writes a folder (SMAC3's run folder layout)")
+    existing = [name for name in SMAC3_FILES if (path / name).exists()]
+    if existing and not force:
+        raise UserError(f"{path}: holds {', '.join(existing)} already; use --force to overwrite, "
+                        "or another folder (-o)")

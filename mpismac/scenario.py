@@ -35,6 +35,8 @@ RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint
 MISPLACED_KEYS = {
     "n_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
                  "`mpiexec -n N python -m mpismac SCENARIO.yaml` for N-1 workers",
+    "num_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
+                   "`mpiexec -n N python -m mpismac SCENARIO.yaml` for N-1 workers",
     "output_dir": "the key is 'output_directory'",
 }
 
@@ -103,6 +105,9 @@ class Scenario:
             text = path.read_text()
         except OSError as exc:
             raise ScenarioError(source, [("", f"cannot read the file: {exc.strerror}")]) from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(source, [("", f"not a text file (byte {exc.object[exc.start]:#04x} at offset "
+                                              f"{exc.start} is not UTF-8); a scenario is a YAML text file")]) from None
         try:
             raw = yamlio.load(text)
         except yaml.YAMLError as exc:
@@ -326,8 +331,8 @@ def _psmac(value: Any, base_dir: Path) -> PsmacSettings:
     dirs = value.get("input_dirs") or []
     if isinstance(dirs, str):
         dirs = [dirs]
-    if not all(isinstance(d, str) for d in dirs):
-        raise _Bad("input_dirs must be a list of folder globs")
+    if not isinstance(dirs, (list, tuple)) or not all(isinstance(d, str) and d for d in dirs):
+        raise _Bad(f"input_dirs must be a folder glob or a list of them, got {value.get('input_dirs')!r}")
     dirs = [os.path.normpath(os.path.join(base_dir, os.path.expanduser(d))) for d in dirs]
     seconds = {}
     for key in ("exchange_interval", "input_interval"):

@@ -149,6 +149,8 @@ def _as_cost(value: Any, what: str) -> float:
     cost = float(value)
     if math.isnan(cost):
         raise TargetResultError(f"{what} is NaN")
+    if cost == -math.inf:  # no race or model can use it (inf is kept: the worst cost, as crash_cost is)
+        raise TargetResultError(f"{what} is -inf")
     return cost
 
 

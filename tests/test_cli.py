@@ -315,3 +315,129 @@ def test_progress_output(tty, capsys):
     else:
         assert stream.getvalue() == ""  # log lines instead of carriage returns
 
+
+
+@pytest.mark.parametrize("content", ["", '{"job_id": "pid1'], ids=["empty", "partial"])
+def test_a_lock_being_written_is_in_use_not_stale(tmp_path, content):
+    """A lock file seen empty or half-written (its writer is between create and write) belongs to
+    a live job: refused, never taken over; only an unreadable lock older than LOCK_STALE_S is."""
+    from mpismac.runhistory.folder import LOCK_STALE_S
+
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:quadratic", n_trials=3)
+    run_dir = tmp_path / "out" / "t" / "0"
+    run_dir.mkdir(parents=True)
+    lock = run_dir / "lock.json"
+    lock.write_text(content)
+    proc = run_cli(str(path))
+    assert proc.returncode == 2 and "in use" in proc.stderr and "Traceback" not in proc.stderr
+    assert lock.read_text() == content and not (run_dir / "journal.jsonl").exists()
+    old = time.time() - LOCK_STALE_S - 10
+    os.utime(lock, (old, old))
+    taken = run_cli(str(path), "--quiet")
+    assert taken.returncode == 0, taken.stderr
+    assert "taking over the unreadable lock" in taken.stderr and not lock.exists()
+
+
+def test_two_runs_started_at_once_on_a_new_folder(tmp_path):
+    """Started at the same instant: exactly one takes the folder, the other exits 2; the journal is
+    one run's."""
+    for attempt in range(4):
+        base = tmp_path / str(attempt)
+        base.mkdir()
+        path = _scenario(base, f"{DATA / 'targets.py'}:slowish", n_trials=2)
+        run_dir = base / "out" / "t" / "0"
+        procs = [subprocess.Popen([sys.executable, "-m", "mpismac", str(path), "--quiet"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 2], outs
+        loser = outs[[p.returncode for p in procs].index(2)][1]
+        assert "in use by job" in loser and "Traceback" not in loser
+        records = read_journal(run_dir / "journal.jsonl").records
+        assert sum(r["op"] == "job" for r in records) == 1 and _ends(run_dir) == 2
+        assert _report(run_dir)["trials"] == 2 and not (run_dir / "lock.json").exists()
+
+
+HANGS_ON_IMPORT = """import os, time
+with open(os.environ["IMPORT_PID_FILE"], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(1000)
+
+def f(config):
+    return 0.0
+"""
+
+
+def _stop_while_importing(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, float, int]:
+    """Start `python -m mpismac ARGS` on a target whose import hangs, SIGTERM it once the trial
+    process imports; the process, the seconds from the signal to its exit, the trial process's pid."""
+    pid_file = tmp_path / "import.pid"
+    pid_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "mpismac", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "IMPORT_PID_FILE": str(pid_file)})
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    return proc, time.monotonic() - sent, int(pid_file.read_text())
+
+
+def test_a_stop_while_the_target_imports_ends_the_job_at_once(tmp_path):
+    """A target whose import hangs: SIGTERM ends the run (exit 3) and `validate` (exit 3) at once,
+    the trial process killed; the run never began, so it leaves no folder behind."""
+    from .conftest import process_gone
+
+    target = tmp_path / "slow_import.py"
+    target.write_text(HANGS_ON_IMPORT)
+    path = _scenario(tmp_path, f"{target}:f", n_trials=2)
+    proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
+    assert proc.returncode == 3, proc.stderr.read()
+    assert seconds < 2.0 and process_gone(child)
+    assert not (tmp_path / "out").exists()
+    proc, seconds, child = _stop_while_importing(tmp_path, "validate", str(path))
+    assert proc.returncode == 3 and seconds < 2.0 and process_gone(child)
+    assert "stopped by SIGTERM while the target was being imported" in proc.stderr.read()
+
+
+def test_a_target_that_returns_minus_inf(tmp_path):
+    """-inf is no cost (it would beat every other and no race or model can use it): CRASHED with the
+    reason, as NaN is, and crash_cost recorded."""
+    path = _scenario(tmp_path, f"{DATA / 'targets.py'}:minus_inf", n_trials=3, crash_cost=1000)
+    proc = run_cli(str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "out" / "t" / "0"
+    assert _report(run_dir)["status"]["CRASHED"] == 3
+    ends = [r for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
+    assert all(r["cost"] == [1000.0] and r["info"]["error"] == "the target's result is not usable: the returned "
+               "cost is -inf" for r in ends)
+
+
+HANGS_ON_REIMPORT = """import os, time
+marker = os.environ["IMPORT_PID_FILE"] + ".crashed"
+if os.path.exists(marker):  # the trial process restarted after the crash: its import hangs
+    with open(os.environ["IMPORT_PID_FILE"], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(1000)
+
+def f(config):
+    open(marker, "w").close()
+    os._exit(1)
+"""
+
+
+def test_a_stop_while_the_trial_process_restarts_ends_the_run_at_once(tmp_path):
+    """The trial process died in trial 0; its restart for trial 1 hangs in the import: SIGTERM ends
+    the run at once (exit 3), trial 1 left RUNNING to run again on resume."""
+    from .conftest import process_gone
+
+    target = tmp_path / "crash_then_hang.py"
+    target.write_text(HANGS_ON_REIMPORT)
+    path = _scenario(tmp_path, f"{target}:f", n_trials=3)
+    proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
+    assert proc.returncode == 3, proc.stderr.read()
+    assert seconds < 2.0 and process_gone(child)
+    report = _report(tmp_path / "out" / "t" / "0")
+    assert report["status"]["CRASHED"] == 1 and report["status"]["RUNNING"] == 1

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mpismac.execution import ChildExecutor, InProcessExecutor, Limits, TrialRequest
+from mpismac.execution import ChildExecutor, InProcessExecutor, Limits, TrialRequest, TrialSetup
 from mpismac.target import TargetSpec
 from mpismac.trial import Status
 
@@ -27,7 +27,7 @@ NO_LIMITS = Limits()
 
 def _executor(space, tmp_path, fn, limits=NO_LIMITS, **kw):
     spec = TargetSpec("function", function=fn, path=str(DATA / "targets.py"))
-    ex = ChildExecutor(spec, space, ["cost"], [CRASH], limits, tmp_path / "logs" / "worker0.out", **kw)
+    ex = ChildExecutor(spec, TrialSetup(space, ("cost",), (CRASH,)), limits, tmp_path / "logs" / "worker0.out", **kw)
     ex.start()
     return ex
 
@@ -45,6 +45,7 @@ def _run(ex, trial_id=0, config=None, timeout=30.0):
 @pytest.mark.parametrize("fn,status,error", [
     ("raises", Status.CRASHED, "RuntimeError: boom from the target"),
     ("nan", Status.CRASHED, "NaN"),
+    ("minus_inf", Status.CRASHED, "the returned cost is -inf"),
     ("not_a_number", Status.CRASHED, "not a number"),
     ("exits", Status.CRASHED, "sys.exit(3)"),
     ("hard_exit", Status.CRASHED, "exited with code 7"),
@@ -66,8 +67,8 @@ def test_failure_is_recorded_and_execution_goes_on(space, tmp_path, fn, status, 
 
 
 def test_process_survives_python_failures(space, tmp_path):
-    ex = ChildExecutor(TargetSpec("function", function="raises", path=str(DATA / "targets.py")), space,
-                       ["cost"], [CRASH], Limits(), tmp_path / "w.out")
+    ex = ChildExecutor(TargetSpec("function", function="raises", path=str(DATA / "targets.py")),
+                       TrialSetup(space, ("cost",), (CRASH,)), Limits(), tmp_path / "w.out")
     ex.start()
     pid = ex.pid
     try:
@@ -157,8 +158,8 @@ def test_target_that_cannot_be_imported(space, tmp_path):
 
     bad = tmp_path / "bad.py"
     bad.write_text("import no_such_module_xyz\n")
-    ex = ChildExecutor(TargetSpec("function", function="f", path=str(bad)), space, ["cost"], [CRASH], Limits(),
-                       tmp_path / "w.out")
+    ex = ChildExecutor(TargetSpec("function", function="f", path=str(bad)), TrialSetup(space, ("cost",), (CRASH,)),
+                       Limits(), tmp_path / "w.out")
     with pytest.raises(TargetLoadError, match="no_such_module_xyz"):
         ex.start()
 
@@ -172,7 +173,7 @@ def test_memory_limit_below_the_baseline_is_refused(space, tmp_path):
 
 def test_command_target(space, tmp_path):
     spec = TargetSpec("command", argv=(str(DATA / "cmd_target.py"),))
-    ex = ChildExecutor(spec, space, ["cost"], [CRASH], Limits(walltime=10), tmp_path / "w.out")
+    ex = ChildExecutor(spec, TrialSetup(space, ("cost",), (CRASH,)), Limits(walltime=10), tmp_path / "w.out")
     ex.start()
     try:
         value = _run(ex, 0, {"x": 3.0, "y": 2.0})
@@ -186,10 +187,10 @@ def test_command_target(space, tmp_path):
 
 
 def test_in_process_fallback(space):
-    ex = InProcessExecutor(lambda config: config["x"] * 2, space, ["cost"], [CRASH])
+    ex = InProcessExecutor(lambda config: config["x"] * 2, TrialSetup(space, ("cost",), (CRASH,)))
     ex.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))
     assert ex.poll(0).cost == (4.0,)
-    ex = InProcessExecutor(lambda config: 1 / 0, space, ["cost"], [CRASH])
+    ex = InProcessExecutor(lambda config: 1 / 0, TrialSetup(space, ("cost",), (CRASH,)))
     ex.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))
     assert ex.poll(0).status == Status.CRASHED
 
@@ -198,11 +199,11 @@ RANK = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     from ConfigSpace import ConfigurationSpace
-    from mpismac.execution import ChildExecutor, Limits, TrialRequest
+    from mpismac.execution import ChildExecutor, Limits, TrialRequest, TrialSetup
     from mpismac.target import TargetSpec
     cs = ConfigurationSpace({"x": (-5.0, 10.0), "y": (0.0, 15.0)})
-    ex = ChildExecutor(TargetSpec("function", function="grandchild_hangs", path=sys.argv[1]), cs, ["cost"],
-                       [1.0], Limits(), Path(sys.argv[2]))
+    ex = ChildExecutor(TargetSpec("function", function="grandchild_hangs", path=sys.argv[1]),
+                       TrialSetup(cs, ("cost",), (1.0,)), Limits(), Path(sys.argv[2]))
     ex.start()
     ex.submit(TrialRequest(0, 0, {"x": 1.0, "y": 1.0}, 0))
     print(json.dumps({"child": ex.pid, "sentinel": ex._sentinel}), flush=True)
@@ -228,3 +229,40 @@ def test_no_process_survives_its_rank(tmp_path):
     while not all(process_gone(p) for p in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert {k: process_gone(p) for k, p in pids.items()} == {k: True for k in pids}
+
+
+def test_start_waits_for_the_import_no_longer_than_its_timeout_or_a_stop(space, tmp_path):
+    """A target whose import hangs: `start` gives up after its timeout (a user mistake, named), and
+    at once when `cancelled` turns true (StartCancelled); the trial process is killed either way."""
+    from mpismac.errors import StartCancelled, TargetLoadError
+
+    slow = tmp_path / "slow_import.py"
+    slow.write_text("import time\ntime.sleep(1000)\n\ndef f(config):\n    return 0.0\n")
+    spec = TargetSpec("function", function="f", path=str(slow))
+    ex = ChildExecutor(spec, TrialSetup(space, ("cost",), (CRASH,)), Limits(), tmp_path / "w.out")
+    started = time.monotonic()
+    with pytest.raises(TargetLoadError, match="did not finish importing within 1.5 s"):
+        ex.start(timeout=1.5)
+    assert 1.5 <= time.monotonic() - started < 5 and ex.pid is None
+    stop_at = time.monotonic() + 0.5
+    started = time.monotonic()
+    with pytest.raises(StartCancelled):
+        ex.start(cancelled=lambda: time.monotonic() > stop_at)
+    assert time.monotonic() - started < 1.5 and ex.pid is None
+
+
+def test_a_target_that_writes_to_inherited_file_descriptors(space, tmp_path):
+    """Garbage written to fds 3..63 does not reach mpismac's pipes; garbage that does (written to
+    every fd) makes the trial CRASHED and the trial process is restarted, the rank goes on."""
+    ex = _executor(space, tmp_path, "scribbles_on_fds")
+    try:
+        pid = ex.pid
+        assert _run(ex, 0).status == Status.SUCCESS and _run(ex, 1).status == Status.SUCCESS
+        assert ex.pid == pid
+        value = _run(ex, 2, {"x": -1.0, "y": 2.0})
+        assert value.status == Status.CRASHED and value.cost == (CRASH,) and ex.pid is None
+        assert "unreadable reply (b'garbage\\n')" in value.additional_info["error"]
+        assert process_gone(pid)
+        assert _run(ex, 3).status == Status.SUCCESS and ex.pid not in (None, pid)
+    finally:
+        ex.close()

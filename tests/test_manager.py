@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from mpismac.errors import TargetLoadError, UserError
-from mpismac.execution import InProcessExecutor
+from mpismac.execution import InProcessExecutor, TrialSetup
 from mpismac.runhistory.folder import load_run
 from mpismac.runtime.driver import Driver
 from mpismac.runtime.manager import Manager
@@ -20,6 +20,7 @@ from mpismac.runtime.protocol import Ready, Result, Signalled, Tag
 from mpismac.runtime.session import Session
 from mpismac.runtime.signals import StopSignals
 from mpismac.runtime.transport import LocalNetwork
+from mpismac.runtime.trials import trial_setup
 from mpismac.runtime.worker import Worker
 from mpismac.scenario import Scenario
 from mpismac.trial import Status, TrialValue
@@ -73,8 +74,8 @@ def _workers(run: _Run, fn, n: int, signals: dict[int, StopSignals] | None = Non
     scenario = run.driver.scenario
     threads = []
     for rank in range(1, n + 1):
-        worker = Worker(run.network.endpoint(rank), lambda: InProcessExecutor(fn, scenario.configspace,
-                        scenario.objectives, scenario.crash_cost), (signals or {}).get(rank, StopSignals()))
+        worker = Worker(run.network.endpoint(rank), lambda cancelled: InProcessExecutor(fn, trial_setup(scenario)),
+                        (signals or {}).get(rank, StopSignals()))
         threads.append(threading.Thread(target=worker.run, daemon=True))
         threads[-1].start()
     return threads
@@ -149,11 +150,11 @@ def test_a_signal_at_a_worker_stops_the_run_and_the_trials_in_flight_run_again_o
 def test_a_worker_whose_target_does_not_load_ends_the_run_as_a_user_mistake(tmp_path, space):
     run = _Run(_scenario(tmp_path, space), n_workers=2)
 
-    def broken():
+    def broken(cancelled):
         raise TargetLoadError("cannot load the target t.py:f: no function 'f'")
 
-    good = Worker(run.network.endpoint(1), lambda: InProcessExecutor(_quadratic, space, ("cost",), (1e3,)),
-                  StopSignals())
+    setup = TrialSetup(space, ("cost",), (1e3,))
+    good = Worker(run.network.endpoint(1), lambda cancelled: InProcessExecutor(_quadratic, setup), StopSignals())
     bad = Worker(run.network.endpoint(2), broken, StopSignals())
     threads = [threading.Thread(target=w.run, daemon=True) for w in (good, bad)]
     for t in threads:
@@ -226,3 +227,59 @@ def test_an_oversized_result_keeps_its_status_and_cost_and_gains_no_error():
     crashed = Result(4, TrialValue((1e3,), Status.CRASHED, 1.0, 2.0, {"error": "boom", "traceback": "y" * 100_000}))
     assert fit_result(crashed, 10_000).value.additional_info["error"] == "boom"
     assert fit_result(big, None) is big
+
+
+def test_a_stop_while_a_worker_still_imports_its_target_ends_the_run_at_once(tmp_path, space):
+    """Worker 2's target takes 'forever' to import (a start that polls `cancelled`, as the trial
+    process's start does). A SIGTERM at the manager stops the run; worker 2 sees the STOP while
+    still starting, gives up its start and stops: the run ends in well under the manager's
+    STOP_TIMEOUT_S, the other worker's trials kept."""
+    from mpismac.errors import StartCancelled
+
+    run = _Run(_scenario(tmp_path, space, n_trials=10_000), n_workers=2)
+    setup = TrialSetup(space, ("cost",), (1e3,))
+
+    def slow_import(cancelled):
+        while not cancelled():
+            time.sleep(0.01)
+        raise StartCancelled("stopped while the target was imported")
+
+    fast = Worker(run.network.endpoint(1), lambda cancelled: InProcessExecutor(_quadratic, setup), StopSignals())
+    slow = Worker(run.network.endpoint(2), slow_import, StopSignals())
+    threads = [threading.Thread(target=w.run, daemon=True) for w in (fast, slow)]
+    for t in threads:
+        t.start()
+    thread, out = run.in_thread()
+    deadline = time.monotonic() + 10
+    while run.driver.n_finished < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    stopped = time.monotonic()
+    run.signals.signum = signal.SIGTERM
+    thread.join(10)
+    assert out == {"reason": "SIGTERM"} and time.monotonic() - stopped < 5
+    for t in threads:
+        t.join(5)
+        assert not t.is_alive()
+    trials = load_run(run.session.dir).state.runhistory.trials
+    assert {r.worker for r in trials.values()} == {1}
+
+
+def test_a_signal_at_a_worker_that_still_imports_its_target_stops_the_run(tmp_path, space):
+    """The worker's own stop flag cancels its start; it tells the manager before it says READY,
+    so it is never handed a trial it could not run."""
+    from mpismac.errors import StartCancelled
+
+    run = _Run(_scenario(tmp_path, space, n_trials=10_000), n_workers=1)
+    signals = StopSignals()
+
+    def slow_import(cancelled):
+        signals.signum = signal.SIGTERM  # the signal comes while the target is imported
+        while not cancelled():
+            time.sleep(0.01)
+        raise StartCancelled("stopped while the target was imported")
+
+    worker = threading.Thread(target=Worker(run.network.endpoint(1), slow_import, signals).run, daemon=True)
+    worker.start()
+    assert run.run() == "SIGTERM"
+    worker.join(5)
+    assert not worker.is_alive() and load_run(run.session.dir).state.runhistory.trials == {}

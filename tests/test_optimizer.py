@@ -166,6 +166,39 @@ def test_result_cost_is_a_float_for_one_objective_and_a_tuple_for_several(tmp_pa
     assert isinstance(two.cost, tuple) and len(two.cost) == 2 and two.cost == two.costs
 
 
+def test_a_target_given_to_optimize_as_a_string(tmp_path, space, monkeypatch):
+    """Read as the scenario's `target` key reads it (paths relative to the current directory);
+    one that names no target is refused before anything is created."""
+    from mpismac.errors import ScenarioError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.py").write_text("def ok(config):\n    return config['x'] ** 2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # runs in a trial process: no in-process warning
+        result = optimize("t.py:ok", _scenario(space, n_trials=3, output_directory="out"), show_progress=False)
+    assert result.exit_code == 0 and result.n_finished == 3 and result.cost == min(
+        c["x"] ** 2 for c in load_run(result.path).state.runhistory.configs)
+    with pytest.raises(ScenarioError, match=r"optimize\(\): key 'target': file not found: .*nope.py"):
+        optimize("nope.py:ok", _scenario(space, n_trials=3, output_directory="out2"), show_progress=False)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_optimize_arguments_of_the_wrong_kind(tmp_path, space):
+    """A TypeError at the call, saying what was expected, before anything is created."""
+    import tests.data.targets as targets
+
+    scenario = _scenario(space, n_trials=3, output_directory=str(tmp_path / "out"))
+    cases = [((targets.quadratic, "c.yaml"), "scenario must be a mpismac.Scenario (read a file with "
+                                              "Scenario.from_yaml('c.yaml')), got str 'c.yaml'"),
+             ((targets.quadratic, {"configspace": space}), "scenario must be a mpismac.Scenario (build one with"),
+             ((42, scenario), "target must be a function, a string .* got int 42"),
+             ((targets.quadratic, scenario, 4), "comm must be an mpi4py intra-communicator .* got int 4")]
+    for args, why in cases:
+        with pytest.raises(TypeError, match=why.replace("(", r"\(").replace(")", r"\)")):
+            optimize(*args, show_progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def _branin(c):
     import math
 

@@ -163,3 +163,25 @@ def test_walltime_limit_ends_every_rank(tmp_path):
     rhs = _parts(tmp_path / "out" / "t" / "0")
     assert all(rh.n_own < 100 for rh in rhs.values())
     assert proc.stderr.count("mpismac:") == proc.stderr.count("mpismac: [")  # only rank 0 logs to the terminal
+
+
+def test_an_input_dir_whose_journal_does_not_replay_is_skipped(tmp_path):
+    """Another job's folder with a well-formed record of a configuration off the space (an edited
+    journal): skipped with one warning; the job runs to its end."""
+    from mpismac.runhistory.journal import read_journal
+
+    source = _scenario(tmp_path, name="src", n_trials=3, mode="master_worker", target=f"{DATA / 'targets.py'}:brief")
+    assert run_cli(str(source), "--quiet").returncode == 0
+    bad = tmp_path / "out" / "src" / "0"
+    (bad / "runhistory.h5").unlink()
+    records = read_journal(bad / "journal.jsonl").records
+    (bad / "journal.jsonl").write_bytes(b"".join(
+        encode({**r, "values": {"x": 100.0, "y": 1.0}} if r["op"] == "config" and r["id"] == 0 else r)
+        for r in records))
+    path = _scenario(tmp_path, name="p", n_trials=6, target=f"{DATA / 'targets.py'}:brief",
+                     psmac="{input_dirs: ['out/src/0'], input_interval: 0.2}")
+    proc = mpirun(2, "-m", "mpismac", str(path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    log = (tmp_path / "out" / "p" / "0" / "logs" / "rank0.log").read_text()
+    assert log.count(f"skipping {bad.resolve()}") == 1 and "cannot replay" in log
+    assert sum(rh.n_own for rh in _parts(tmp_path / "out" / "p" / "0").values()) == 6

@@ -109,3 +109,57 @@ def test_plot_without_matplotlib_names_the_extra(run_dir, tmp_path):
     proc = run_cli("report", str(run_dir), "--plot", str(tmp_path / "x.png"),
                    env={**os.environ, "PYTHONPATH": str(blocker)})
     assert proc.returncode == 2 and "mpismac[plot]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _tampered_copy(run_dir: Path, dest: Path, values: dict) -> Path:
+    """A copy of a run folder whose first config record (checksum recomputed) holds `values`, and
+    no snapshot: what a hand-edited journal looks like."""
+    import shutil
+
+    from mpismac.runhistory.journal import encode, read_journal
+
+    shutil.copytree(run_dir, dest)
+    (dest / "runhistory.h5").unlink(missing_ok=True)
+    records = read_journal(dest / "journal.jsonl").records
+    (dest / "journal.jsonl").write_bytes(b"".join(
+        encode({**r, "values": values} if r["op"] == "config" and r["id"] == 0 else r) for r in records))
+    return dest
+
+
+@pytest.mark.parametrize("values,why", [({"x": 100.0, "y": 1.0}, "is not allowed for hyperparameter"),
+                                        ({"z": 1.0, "x": 1.0, "y": 1.0}, "Unknown hyperparameter(s) {'z'}")],
+                         ids=["outside", "unknown"])
+def test_report_on_a_journal_off_the_space(run_dir, tmp_path, values, why):
+    bad = _tampered_copy(run_dir, tmp_path / "bad", values)
+    for args in (("report", str(bad)), ("export", str(bad), "--format", "csv")):
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"mpismac: error: {bad / 'journal.jsonl'}: cannot replay")
+        assert why in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_export_output_that_cannot_be_written_or_exists(run_dir, tmp_path):
+    """Each a one-line error with exit status 2; an existing output is overwritten only with --force."""
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [(("csv", tmp_path / "nodir" / "x.csv"), "does not exist"),
+             (("csv", folder), "is a folder; --format csv writes one file"),
+             (("csv", existing), "exists; use --force to overwrite it"),
+             (("csv", Path("/proc/x.csv")), "cannot write the CSV file"),
+             (("smac3", existing), "is a file; --format smac3 writes a folder"),
+             (("smac3", Path("/proc/nope")), "cannot write the SMAC3 run folder")]
+    for (fmt, out), why in cases:
+        proc = run_cli("export", str(run_dir), "--format", fmt, "-o", str(out))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"mpismac: error: {out}: ") and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
+    assert existing.read_text() == "keep me\n"
+    forced = run_cli("export", str(run_dir), "--format", "csv", "-o", str(existing), "--force")
+    assert forced.returncode == 0 and existing.read_text().startswith("trial_id,")
+    smac3 = tmp_path / "smac3"
+    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3)).returncode == 0
+    again = run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3))
+    assert again.returncode == 2 and "holds runhistory.json" in again.stderr and "--force" in again.stderr
+    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3), "--force").returncode == 0

@@ -52,6 +52,9 @@ BROKEN = [
     ("configspace: {hyperparameters: []}", "configspace", "no hyperparameters"),
     ("configspace:\n  hyperparameters:\n    - {type: uniform_float, name: x, lower: 0, upper: 1}\n"
      "  conditions:\n    - {type: EQ, child: x, parent: nope, value: 1}", "configspace", "conditions"),
+    ("psmac: {input_dirs: 3}", "psmac", "input_dirs must be a folder glob or a list of them, got 3"),
+    ("psmac: {input_dirs: [a, 5]}", "psmac", "input_dirs must be a folder glob or a list of them"),
+    ("num_workers: 4", "num_workers", "mpiexec -n"),
 ]
 
 
@@ -165,3 +168,20 @@ def test_numbers_are_read_as_yaml_1_2_reads_them(tmp_path):
     assert s.trial_walltime_limit == 15.0 and s.walltime_limit == 2000.0
     assert (s.configspace["x"].lower, s.configspace["x"].upper) == (1e-5, 10.0)
     assert run_cli("validate", str(path)).returncode == 0
+
+
+def test_a_binary_file_is_not_a_scenario(tmp_path):
+    path = tmp_path / "image.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    for args in (("validate", str(path)), (str(path),)):
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip() == f"mpismac: error: {path}: not a text file (byte 0x89 at offset 0 is not " \
+                                      "UTF-8); a scenario is a YAML text file"
+
+
+@pytest.mark.parametrize("extra,key,why", BROKEN[-3:], ids=[b[0][:20] for b in BROKEN[-3:]])
+def test_cli_exits_2_on_psmac_input_dirs_and_num_workers(tmp_path, extra, key, why):
+    proc = run_cli(str(_write(tmp_path, extra)))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"key '{key}'" in proc.stderr and why in proc.stderr

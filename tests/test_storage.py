@@ -171,3 +171,36 @@ def test_foreign_and_newer_files_are_refused(tmp_path, space):
         read_snapshot(tmp_path / SNAPSHOT)
     with pytest.raises(RunFolderError, match="not an mpismac run folder"):
         load_run(tmp_path / "nothing")
+
+
+def _folder_with_config(run_dir, space, values):
+    """A run folder whose journal's first config record (checksum good) holds `values`."""
+    run_dir.mkdir(parents=True)
+    (run_dir / SCENARIO).write_text(Scenario(configspace=space).to_yaml())
+    writer = JournalWriter(run_dir / JOURNAL)
+    for r in _records(3):
+        writer.append({**r, "values": values} if r["op"] == "config" and r["id"] == 0 else r)
+    writer.close()
+    return run_dir
+
+
+@pytest.mark.parametrize("values,why", [({"x": 100.0, "y": 1.0}, "is not allowed for hyperparameter"),
+                                        ({"z": 1.0, "x": 1.0, "y": 1.0}, "Unknown hyperparameter(s) {'z'}")],
+                         ids=["outside", "unknown"])
+def test_a_config_record_off_the_space_is_refused_and_skipped_as_input(tmp_path, space, caplog, values, why):
+    """A well-formed record whose configuration the space does not hold (an edited file): reading
+    is refused naming the file, in one line; pSMAC's input_dirs skip the folder with one warning."""
+    from mpismac.runhistory.shared import ForeignRuns
+    from mpismac.space import configspace_to_json
+
+    bad = _folder_with_config(tmp_path / "in" / "bad", space, values)
+    with pytest.raises(RunFolderError) as err:
+        load_run(bad)
+    assert str(bad / JOURNAL) in str(err.value) and why in str(err.value) and "\n" not in str(err.value)
+    good = _folder_with_config(tmp_path / "in" / "good", space, {"x": 1.0, "y": 1.0})
+    foreign = ForeignRuns((str(tmp_path / "in" / "*"),), tmp_path / "own", configspace_to_json(space), ("cost",))
+    for _ in range(2):
+        runs = foreign.poll(set())
+        assert runs and {source for source, _ in runs} == {str(good)}
+    warnings = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
+    assert len(warnings) == 1 and str(bad) in warnings[0] and why in warnings[0]

@@ -6,6 +6,10 @@ Protocol, one JSON object per line: the rank sends a setup record, the child ans
 `{"trial_id", "config", "seed", "instance", "budget"}` is answered by
 `{"trial_id", "status", "cost", "info", "cpu_time"}`.
 
+The two protocol pipes are moved to high file descriptors (PROTOCOL_FD_MIN and above) before
+the target is imported, so a target that writes to the low numbers it inherited by mistake does
+not reach them; a reply that is still unreadable is the trial's crash (see executor.py).
+
 A sentinel process, forked before anything is imported, blocks on a pipe only the rank can
 write to; when the rank dies for any reason, the pipe closes and the sentinel kills the whole
 process group, target's children included.
@@ -14,6 +18,7 @@ process group, target's children included.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -24,6 +29,7 @@ import traceback
 from typing import Any
 
 _PR_SET_CHILD_SUBREAPER = 36
+PROTOCOL_FD_MIN = 100
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP)
 
 
@@ -47,6 +53,18 @@ def _start_sentinel(lifeline: int) -> int:
         os.killpg(0, signal.SIGKILL)
     finally:
         os._exit(0)
+
+
+def _out_of_reach(fd: int) -> int:
+    """Move a protocol pipe to a file descriptor of PROTOCOL_FD_MIN or above, close-on-exec, before
+    the target is imported: the low numbers a target's own files get, or that it writes to by
+    mistake, are then not mpismac's pipes, and programs the target execs do not inherit them."""
+    try:
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN)
+    except OSError:  # RLIMIT_NOFILE below PROTOCOL_FD_MIN: keep it where it is
+        return fd
+    os.close(fd)
+    return high
 
 
 def _reap() -> None:
@@ -161,6 +179,7 @@ def main() -> None:
         pass
     sentinel = _start_sentinel(lifeline)
     os.close(lifeline)
+    request_fd, result_fd = _out_of_reach(request_fd), _out_of_reach(result_fd)
     requests = os.fdopen(request_fd, "rb")
     results = os.fdopen(result_fd, "wb")
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ConfigSpace import Configuration, ConfigurationSpace
 
-from ..errors import TargetLoadError
+from ..errors import StartCancelled, TargetLoadError
 from ..space import configspace_to_json
 from ..target import (
     TargetResultError,
@@ -41,6 +41,8 @@ from .environment import trial_environment
 log = logging.getLogger(__name__)
 
 MEMORY_POLL_S = 0.05
+START_TIMEOUT_S = 600.0  # longest wait for a trial process to import its target
+START_POLL_S = 0.1  # how often a start asks whether it is cancelled
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = (f"import sys; sys.path.append({_PACKAGE_PARENT!r}); "
          "from mpismac.execution.child import main; main()")
@@ -87,21 +89,31 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class TrialSetup:
+    """What running any trial of a run needs besides its target: the space its configurations
+    are read in, the objectives a result must give, the cost of a failure (one per objective),
+    and the instances' features (passed to command targets)."""
+
+    configspace: ConfigurationSpace
+    objectives: tuple[str, ...]
+    crash_cost: tuple[float, ...]
+    instance_features: Mapping[str, Sequence[float]] | None = None
+
+
 class ChildExecutor:
     """Runs trials in a persistent child process, restarted after a kill."""
 
-    def __init__(self, target: TargetSpec, configspace: ConfigurationSpace, objectives: Sequence[str],
-                 crash_cost: Sequence[float], limits: Limits, log_path: Path,
-                 instance_features: Mapping[str, Sequence[float]] | None = None,
+    def __init__(self, target: TargetSpec, setup: TrialSetup, limits: Limits, log_path: Path,
                  env_extra: Mapping[str, str] | None = None):
         self.limits = limits
         self.log_path = Path(log_path)
-        self._crash_cost = tuple(crash_cost)
+        self._crash_cost = tuple(setup.crash_cost)
         self._describe = target.describe()
         self._setup = json.dumps({
-            "target": target.to_dict(), "configspace": configspace_to_json(configspace),
-            "objectives": list(objectives), "sys_path": [p for p in sys.path if p],
-            "instance_features": {k: list(v) for k, v in (instance_features or {}).items()},
+            "target": target.to_dict(), "configspace": configspace_to_json(setup.configspace),
+            "objectives": list(setup.objectives), "sys_path": [p for p in sys.path if p],
+            "instance_features": {k: list(v) for k, v in (setup.instance_features or {}).items()},
         }).encode() + b"\n"
         self._env = trial_environment(os.environ, limits.threads, env_extra)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -112,6 +124,8 @@ class ChildExecutor:
         self._request: TrialRequest | None = None
         self._started = 0.0
         self._peak_rss = 0
+        self._start_timeout = START_TIMEOUT_S
+        self._cancelled: Callable[[], bool] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -119,8 +133,17 @@ class ChildExecutor:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def start(self, timeout: float = 600.0) -> None:
-        """Start the trial process and wait until it has imported the target."""
+    def start(self, timeout: float = START_TIMEOUT_S, cancelled: Callable[[], bool] | None = None) -> None:
+        """Start the trial process and wait until it has imported the target.
+
+        Raises TargetLoadError when the target does not load, or is not imported within `timeout`
+        seconds. `cancelled`, when given, is asked every START_POLL_S while the import runs: once it
+        returns True (a stop signal's flag, say), the trial process is killed and StartCancelled is
+        raised, so a stop is never held up by a slow or hanging import. Both are kept for the
+        restarts that `submit` makes after a kill: `submit` may raise StartCancelled too, and then
+        no trial was submitted.
+        """
+        self._start_timeout, self._cancelled = timeout, cancelled
         if self._proc is not None:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,21 +162,41 @@ class ChildExecutor:
         self._results = os.fdopen(res_r, "rb")
         self._requests.write(self._setup)
         self._requests.flush()
-        ready, _, _ = select.select([self._results], [], [], timeout)
-        line = self._results.readline() if ready else b""
-        reply = json.loads(line) if line else None
-        if not reply or not reply.get("ready"):
+        line = self._wait_ready(timeout, cancelled)
+        if line is None:
             self._kill()
-            if reply is None:
+            raise TargetLoadError(f"the target {self._describe} did not finish importing within {timeout:g} s")
+        try:
+            reply = json.loads(line) if line else None
+        except ValueError:
+            reply = {"ready": False, "error": f"the trial process answered {line[:80]!r} instead of its ready line"}
+        if not isinstance(reply, dict) or not reply.get("ready"):
+            self._kill()
+            if not isinstance(reply, dict):
                 raise TargetLoadError(f"the trial process did not start (see {self.log_path})")
             where = f" (at {reply['where']})" if reply.get("where") else ""
-            raise TargetLoadError(f"cannot load the target {self._describe}: {reply['error']}{where}")
+            raise TargetLoadError(f"cannot load the target {self._describe}: {reply.get('error')}{where}")
         self._sentinel = int(reply["sentinel"])
         baseline = procs.rss_bytes(self._proc.pid) / 2**20
         if self.limits.memory_mib is not None and baseline > 0.9 * self.limits.memory_mib:
             self._kill()
             raise TargetLoadError(f"the trial process uses {baseline:.0f} MiB once the target is imported, "
                                   f"too close to trial_memory_limit ({self.limits.memory_mib:g} MiB): raise the limit")
+
+    def _wait_ready(self, timeout: float, cancelled: Callable[[], bool] | None) -> bytes | None:
+        """The trial process's first line (b"" if it died first), or None after `timeout` s. Waits
+        in slices, asking `cancelled` between them (then kills it and raises StartCancelled)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if cancelled is not None and cancelled():
+                self._kill()
+                raise StartCancelled(f"stopped while the trial process imported the target {self._describe}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self._results], [], [], min(left, START_POLL_S))
+            if ready:
+                return self._results.readline()
 
     def close(self) -> None:
         self._kill()
@@ -177,7 +220,7 @@ class ChildExecutor:
     def submit(self, request: TrialRequest) -> None:
         if self._request is not None:
             raise RuntimeError("a trial is already running in this executor")
-        self.start()
+        self.start(self._start_timeout, self._cancelled)
         self._request = request
         self._peak_rss = 0
         self._started = time.time()
@@ -243,13 +286,17 @@ class ChildExecutor:
             why = (f"the trial process was killed by {signal.Signals(-code).name}" if code < 0
                    else f"the trial process exited with code {code}")
             return self._fail(Status.CRASHED, why, exit_code=code)
-        reply = json.loads(line)
+        reply = self._parse_reply(line)
+        if reply is None:  # the stream is out of step: only a new trial process can go on
+            return self._fail(Status.CRASHED, f"the trial process sent an unreadable reply ({line[:80]!r}): "
+                                              "the target wrote to mpismac's result pipe; the trial process "
+                                              "was restarted")
+        status, cost, info = reply
         leftovers = [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
         if leftovers:  # processes a finished trial left behind would distort the next one
             procs.kill_tree(None, leftovers)
-            reply["info"]["killed_leftover_processes"] = len(leftovers)
-        reply["info"]["cpu_time"] = round(reply["cpu_time"], 6)
-        value = self._value(Status(reply["status"]), reply["cost"], reply["info"])
+            info["killed_leftover_processes"] = len(leftovers)
+        value = self._value(status, cost, info)
         if self.limits.memory_mib is not None:
             rss = procs.rss_bytes(self._proc.pid) / 2**20
             if rss > self.limits.memory_mib:  # the trial ended in time, but the next one would start over the limit
@@ -258,17 +305,32 @@ class ChildExecutor:
         return value
 
 
+    def _parse_reply(self, line: bytes) -> tuple[Status, list[float], dict[str, Any]] | None:
+        """Status, cost and info of the running trial's reply line; None if the line is not one."""
+        assert self._request is not None
+        try:
+            reply = json.loads(line)
+            if reply["trial_id"] != self._request.trial_id:
+                return None
+            status = Status(reply["status"])
+            cost = [float(c) for c in reply["cost"]]
+            info = dict(reply["info"])
+            info["cpu_time"] = round(float(reply["cpu_time"]), 6)
+        except (ValueError, KeyError, TypeError):
+            return None
+        return status, cost, info
+
+
 class InProcessExecutor:
     """Runs a callable in this process, without limits: for targets that cannot be imported
     by name in a trial process (a lambda, a closure, a function of an unguarded script)."""
 
-    def __init__(self, fn: Callable[..., Any], configspace: ConfigurationSpace, objectives: Sequence[str],
-                 crash_cost: Sequence[float]):
+    def __init__(self, fn: Callable[..., Any], setup: TrialSetup):
         self._fn = fn
         self._accepted = accepted_arguments(fn)
-        self._cs = configspace
-        self._objectives = list(objectives)
-        self._crash_cost = tuple(crash_cost)
+        self._cs = setup.configspace
+        self._objectives = list(setup.objectives)
+        self._crash_cost = tuple(setup.crash_cost)
         self._outcome: TrialValue | None = None
 
     def submit(self, request: TrialRequest) -> None:
@@ -298,12 +360,12 @@ class InProcessExecutor:
         pass
 
 
-def make_executor(target: TargetSpec | Callable[..., Any], configspace: ConfigurationSpace,
-                  objectives: Sequence[str], crash_cost: Sequence[float], limits: Limits, log_path: Path,
-                  instance_features: Mapping[str, Sequence[float]] | None = None,
-                  env_extra: Mapping[str, str] | None = None) -> Executor:
+def make_executor(target: TargetSpec | Callable[..., Any], setup: TrialSetup, limits: Limits, log_path: Path,
+                  env_extra: Mapping[str, str] | None = None, *, start_timeout: float = START_TIMEOUT_S,
+                  cancelled: Callable[[], bool] | None = None) -> Executor:
     """A started executor: a trial process where the target can be imported by name there, else
-    the caller's process (with a warning that says why)."""
+    the caller's process (with a warning that says why). `start_timeout` and `cancelled` are
+    ChildExecutor.start's: it raises TargetLoadError, or StartCancelled once `cancelled()` is true."""
     if isinstance(target, TargetSpec):
         spec = target
     else:
@@ -312,9 +374,8 @@ def make_executor(target: TargetSpec | Callable[..., Any], configspace: Configur
             warnings.warn(f"the target runs in this process without time or memory limits: {why}",
                           stacklevel=4)
             log.warning("target runs in-process without limits: %s", why)
-            return InProcessExecutor(target, configspace, objectives, crash_cost)
+            return InProcessExecutor(target, setup)
         spec = found
-    executor = ChildExecutor(spec, configspace, objectives, crash_cost, limits, log_path,
-                             instance_features, env_extra)
-    executor.start()
+    executor = ChildExecutor(spec, setup, limits, log_path, env_extra)
+    executor.start(start_timeout, cancelled)
     return executor

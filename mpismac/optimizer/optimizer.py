@@ -212,8 +212,8 @@ class Optimizer:
 
     def tell(self, info: TrialInfo, value: TrialValue | float | Sequence[float]) -> None:
         """Take the result of a trial `ask` returned: a TrialValue, or just its cost(s) for a
-        successful trial. A successful cost that is not finite (NaN, ±inf) is recorded as a
-        crash. Each trial is told once."""
+        successful trial. A successful cost of NaN or -inf is recorded as a crash (as a target's
+        result is; +inf is the worst cost, like the default crash_cost). Each trial is told once."""
         if not isinstance(info, TrialInfo):
             raise TypeError(f"tell takes the TrialInfo that ask returned, got {type(info).__name__}")
         if info.trial_id not in self._pending:
@@ -233,7 +233,7 @@ class Optimizer:
                                info.trial_id)
 
     def _checked(self, value: TrialValue | float | Sequence[float]) -> TrialValue:
-        """A TrialValue with one cost per objective; a non-finite successful cost as a crash."""
+        """A TrialValue with one cost per objective; a successful NaN or -inf cost as a crash."""
         n = len(self.scenario.objectives)
         if not isinstance(value, TrialValue):
             try:
@@ -245,8 +245,8 @@ class Optimizer:
         if len(value.cost) != n:
             raise ValueError(f"expected {n} cost(s), one per objective ({', '.join(self.scenario.objectives)}), "
                              f"got {len(value.cost)}")
-        if value.status == Status.SUCCESS and not all(math.isfinite(c) for c in value.cost):
-            info = {**value.additional_info, "error": f"the cost is not finite: {list(value.cost)}"}
+        if value.status == Status.SUCCESS and any(math.isnan(c) or c == -math.inf for c in value.cost):
+            info = {**value.additional_info, "error": f"the cost cannot be used: {list(value.cost)}"}
             value = TrialValue(self.scenario.crash_costs, Status.CRASHED, value.start_time, value.end_time, info)
         return value
 

@@ -13,6 +13,7 @@ In pSMAC mode every rank R writes a part of its own, `journal.rank{R}.jsonl` and
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -97,8 +98,9 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
         try:
             state.apply(decode(raw))
         except (ValueError, KeyError, IndexError, TypeError) as exc:  # JournalFormatError, IllegalValueError
+            why = " ".join(str(exc).split())  # ConfigSpace's messages run over several lines
             raise RunFolderError(f"{journal}: the {raw.get('op')!r} record at byte {offset} cannot be replayed "
-                                 f"({exc})") from None
+                                 f"({why})") from None
     return LoadedRun(state, read.end, scenario_yaml)
 
 
@@ -196,24 +198,73 @@ class RunLock:
                            "pid": os.getpid(), "heartbeat": time.time()}).encode()
 
     def acquire(self) -> None:
+        """Take the lock, or raise RunFolderError naming the job that holds it. The lock file appears
+        whole or not at all (written under a name of our own, then hard-linked as `lock.json`, which
+        fails if it exists), so no reader ever sees it empty or half-written."""
         for _ in range(2):
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                self._take_over_if_stale()
-                continue
-            with os.fdopen(fd, "wb") as f:
-                f.write(self._content())
-            self._held, self._beat = True, time.monotonic()
-            return
+                linked = self._link_new()
+            except OSError as exc:
+                raise RunFolderError(f"{self.path}: cannot write the lock ({exc.strerror})") from None
+            if linked:
+                self._held, self._beat = True, time.monotonic()
+                return
+            self._take_over_if_stale()
         raise RunFolderError(f"{self.path}: could not take the lock")
+
+    def _link_new(self) -> bool:
+        """Create the lock file with its content in one step; False if it exists already."""
+        tmp = self.path.with_name(f"{LOCK}.{socket.gethostname()}.{os.getpid()}.new")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(self._content())
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                return self._create_exclusive()  # a file system without hard links
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _create_exclusive(self) -> bool:
+        """Create the lock file, then write it: a reader may see it empty for a moment, which
+        `_take_over_if_stale` counts as in use."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(self._content())
+        return True
 
     def _take_over_if_stale(self) -> None:
         try:
-            other = json.loads(self.path.read_text())
+            text = self.path.read_text()
+            modified = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return  # released meanwhile: try again
+        except OSError as exc:
+            raise RunFolderError(f"{self.path}: cannot read the lock ({exc.strerror})") from None
+        try:
+            other = json.loads(text)
             host, pid, beat = other["host"], int(other["pid"]), float(other["heartbeat"])
-        except (OSError, ValueError, KeyError, TypeError):
-            other, host, pid, beat = {}, "?", -1, 0.0
+        except (ValueError, KeyError, TypeError):
+            # Unreadable: a lock written by a job of an older version at this very moment, or left
+            # half-written by a crash. Only its age can tell; never a reason to take it over at once.
+            age = time.time() - modified
+            if age > LOCK_STALE_S:
+                log.warning("taking over the unreadable lock %s, last modified %.0f s ago", self.path, age)
+                self.path.unlink(missing_ok=True)
+                return
+            raise RunFolderError(f"{self.path.parent} is in use: its lock {self.path} is unreadable (being "
+                                 f"written, or damaged), modified {age:.0f} s ago; wait for the job that writes "
+                                 f"here, or remove {self.path} if no job does") from None
         age = time.time() - beat
         same_host = host == socket.gethostname()
         # A requeued batch job (same job id, higher restart count) takes over its own earlier run's lock.

@@ -111,8 +111,11 @@ class ForeignRuns:
         for part in parts(run_dir) or [""]:
             try:
                 rh = load_run(run_dir, part).state.runhistory
-            except (RunFolderError, OSError) as exc:
+            except (RunFolderError, OSError) as exc:  # e.g. a journal record off the space: does not replay
                 self._warn(run_dir, str(exc))
+                continue
+            except Exception as exc:  # anything else in a foreign folder: skip it, never crash the run
+                self._warn(run_dir, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())})")
                 continue
             out.append((f"{run_dir}#{part}" if part else str(run_dir), rh))
         return out

@@ -80,8 +80,8 @@ def _work(scenario: Scenario, target, comm: MPI.Comm, signals: StopSignals, host
     rank = comm.Get_rank()
     env = trial_variables(rank, local_index(hosts, rank), scenario.gpus_per_worker)
     run_dir = scenario.run_dir.resolve()
-    Worker(MpiTransport(comm, source=MANAGER), lambda: start_executor(scenario, target, run_dir, rank, env),
-           signals).run()
+    Worker(MpiTransport(comm, source=MANAGER),
+           lambda cancelled: start_executor(scenario, target, run_dir, rank, env, cancelled=cancelled), signals).run()
     outcome = share_outcome(comm, None)
     if outcome.error is not None:
         raise ReportedElsewhere(outcome.error)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Callable
 
-from ..errors import UserError
+from ..errors import StartCancelled, UserError
 from ..execution import Executor, TrialRequest
 from .protocol import Ready, Result, Signalled, Tag, fit_result
 from .signals import StopSignals
-from .transport import Backoff, Transport
+from .transport import Backoff, Message, Transport
 
 log = logging.getLogger("mpismac")
 TRIAL_POLL_S = 0.05
@@ -21,22 +22,29 @@ MANAGER = 0
 
 
 class Worker:
-    """One worker's loop over a transport. `start_executor` starts its trial process (a
-    TargetLoadError is reported to the manager as a user mistake)."""
+    """One worker's loop over a transport. `start_executor(cancelled)` starts its trial process:
+    a TargetLoadError is reported to the manager as a user mistake, and a start that `cancelled()`
+    ends (a stop signal here, or the manager's STOP, while a slow target is imported) leaves the
+    worker without one, to stop with the run."""
 
-    def __init__(self, transport: Transport, start_executor: Callable[[], Executor], signals: StopSignals):
+    def __init__(self, transport: Transport, start_executor: Callable[[Callable[[], bool]], Executor],
+                 signals: StopSignals):
         self.transport = transport
         self.signals = signals
         self._start_executor = start_executor
         self._signalled = False
+        self._inbox: deque[Message] = deque()  # messages read while the trial process started
 
     def run(self) -> None:
         executor: Executor | None = None
+        error = None
         try:
-            executor = self._start_executor()
-            error = None
+            executor = self._start_executor(self._stopping)
         except UserError as exc:
             error = str(exc)
+        except StartCancelled:
+            pass
+        self._pass_on_signal()  # before READY: the manager must not hand this worker a trial then
         self.transport.send(MANAGER, Tag.READY, Ready(socket.gethostname(), os.getpid(), error))
         try:
             self._serve(executor)
@@ -52,12 +60,25 @@ class Worker:
             self.transport.send(MANAGER, Tag.SIGNAL, Signalled(self.signals.name))
             self._signalled = True
 
+    def _stopping(self) -> bool:
+        """Whether the run is stopping: a stop signal here, or STOP from the manager (a message
+        read to find out is kept for `_serve`)."""
+        if self.signals.requested:
+            return True
+        message = self.transport.poll()
+        if message is not None:
+            self._inbox.append(message)
+        return any(m.tag == Tag.STOP for m in self._inbox)
+
+    def _poll(self) -> Message | None:
+        return self._inbox.popleft() if self._inbox else self.transport.poll()
+
     def _serve(self, executor: Executor | None) -> None:
         """Run trials until STOP."""
         backoff = Backoff(*IDLE_BACKOFF)
         while True:
             self._pass_on_signal()
-            message = self.transport.poll()
+            message = self._poll()
             if message is None:
                 backoff.sleep()
                 continue

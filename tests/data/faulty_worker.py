@@ -23,7 +23,7 @@ class _FailsAfterATrial:
 
 class FaultyWorker(worker.Worker):
     def __init__(self, transport, start_executor, signals):
-        super().__init__(transport, lambda: _FailsAfterATrial(start_executor()), signals)
+        super().__init__(transport, lambda cancelled: _FailsAfterATrial(start_executor(cancelled)), signals)
 
 
 mpi.Worker = FaultyWorker
