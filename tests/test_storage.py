@@ -204,3 +204,30 @@ def test_a_config_record_off_the_space_is_refused_and_skipped_as_input(tmp_path,
         assert runs and {source for source, _ in runs} == {str(good)}
     warnings = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
     assert len(warnings) == 1 and str(bad) in warnings[0] and why in warnings[0]
+
+
+def test_a_damaged_configuration_record_costs_its_trials_only(tmp_path, space):
+    """One flipped byte in a `config` record: the record is skipped (bad checksum), the records
+    that need it are left out with a warning, the rest of the run reads, and the run resumes
+    to its budget with configuration ids that still match the journal."""
+    import os
+
+    from mpismac import optimize
+
+    from .conftest import DATA
+
+    scenario = Scenario(configspace=space, facade="random", deterministic=True, n_trials=4, name="d",
+                        output_directory=str(tmp_path), target=f"{DATA / 'targets.py'}:quadratic")
+    run_dir = optimize(None, scenario, show_progress=False).path
+    journal = run_dir / JOURNAL
+    data = bytearray(journal.read_bytes())
+    data[data.index(b'"op":"config"') + 20] ^= 1  # inside the first configuration's values
+    journal.write_bytes(bytes(data))
+    os.remove(run_dir / SNAPSHOT)
+    rh = load_run(run_dir).state.runhistory
+    assert sorted(rh.trials) == [1, 2, 3] and rh.lost(0) and len(rh.configs) == 4
+    result = optimize(None, scenario.replace(n_trials=6), show_progress=False)
+    assert result.n_finished == 6  # the 3 read back and 3 new ones: the lost trial 0 is made up for
+    again = load_run(run_dir).state.runhistory
+    assert sorted(again.trials) == [1, 2, 3, 4, 5, 6] and len(again.configs) == 7
+    assert all(r.status == Status.SUCCESS for r in again.trials.values())

@@ -94,13 +94,21 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
         state = RunState(RunHistory(cs, tuple(objectives)))
         start = 0
     read = read_journal(journal, start)
+    left_out = 0
     for offset, raw in zip(read.offsets, read.records, strict=True):
         try:
-            state.apply(decode(raw))
+            record = decode(raw)
+            if read.skipped and not state.salvage(record):  # records lost: keep what does not need them
+                left_out += 1
+            elif not read.skipped:
+                state.apply(record)
         except (ValueError, KeyError, IndexError, TypeError) as exc:  # JournalFormatError, IllegalValueError
             why = " ".join(str(exc).split())  # ConfigSpace's messages run over several lines
             raise RunFolderError(f"{journal}: the {raw.get('op')!r} record at byte {offset} cannot be replayed "
                                  f"({why})") from None
+    if left_out:
+        log.warning("%s: left out %d record(s) that refer to what the damaged record(s) held; the rest of the "
+                    "run is read", journal, left_out)
     return LoadedRun(state, read.end, scenario_yaml)
 
 

@@ -12,6 +12,8 @@ from ConfigSpace import Configuration, ConfigurationSpace
 from ..space import config_key
 from ..trial import Status, TrialInfo, TrialValue
 
+LOST = "lost"  # the origin of a placeholder for a configuration whose record was damaged
+
 
 @dataclass(frozen=True)
 class TrialRecord:
@@ -79,6 +81,14 @@ class RunHistory:
         self._vectors.append(Configuration(self.configspace, values=values).get_array())
         return config_id, True
 
+    def add_lost(self, count: int) -> None:
+        """Placeholders for configurations whose records were damaged and skipped: their ids stay
+        taken, they have no values (origin LOST) and no trial refers to them."""
+        for _ in range(count):
+            self.configs.append({})
+            self.origins.append(LOST)
+            self._vectors.append(np.full(len(self.configspace), np.nan))
+
     def start_trial(self, info: TrialInfo, start_time: float, worker: int = 0, origin_rank: int = 0) -> None:
         """Record a trial as running; a re-queued trial keeps its id and is started again."""
         self.trials[info.trial_id] = TrialRecord(info.trial_id, info.config_id, info.instance, info.seed,
@@ -111,6 +121,9 @@ class RunHistory:
         self.trajectory.append(entry)
 
     # -- views ---------------------------------------------------------------------------------------
+
+    def lost(self, config_id: int) -> bool:
+        return self.origins[config_id] == LOST
 
     def config_id(self, values: dict[str, Any]) -> int | None:
         """The id of a configuration already in the run, None for a new one."""

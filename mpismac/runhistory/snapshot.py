@@ -21,7 +21,7 @@ from ..space import configspace_from_json, configspace_to_json
 from ..trial import Status
 from .journal import WriteObserver
 from .records import JobStarted
-from .runhistory import RunHistory, TrajectoryEntry, TrialRecord
+from .runhistory import LOST, RunHistory, TrajectoryEntry, TrialRecord
 from .state import RunState
 
 FORMAT = "mpismac-runhistory"
@@ -141,7 +141,10 @@ def read_snapshot(path: Path) -> Snapshot:
             rh = RunHistory(cs, objectives)
             for values, origin in zip(f["configs/values"].asstr()[()], f["configs/origin"].asstr()[()],
                                       strict=True):
-                rh.add_config(json.loads(values), origin)
+                if origin == LOST:
+                    rh.add_lost(1)
+                else:
+                    rh.add_config(json.loads(values), origin)
             t = f["trials"]
             cols = {k: t[k][()] for k in ("trial_id", "config_id", "seed", "budget", "cost", "status",
                                          "start_time", "end_time", "worker", "origin_rank")}

@@ -56,6 +56,19 @@ class RunState:
         for record in records:
             self.apply(record)
 
+    def salvage(self, record: Record) -> bool:
+        """Apply a record of a journal known to have lost records in the middle (damaged, and
+        skipped): a configuration whose predecessors were lost gets placeholders for them (so
+        later ids still match); a record that needs what was lost (a trial of a lost
+        configuration, the end of a lost start) is skipped. True if it was applied."""
+        try:
+            if isinstance(record, ConfigAdded) and record.id > len(self.runhistory.configs):
+                self.runhistory.add_lost(record.id - len(self.runhistory.configs))
+            self.apply(record)
+            return True
+        except JournalFormatError:
+            return False
+
 
 def _format(s: RunState, r: FormatHeader) -> None:
     if r.version > JOURNAL_VERSION:
@@ -68,15 +81,17 @@ def _job(s: RunState, r: JobStarted) -> None:
 
 
 def _config(s: RunState, r: ConfigAdded) -> None:
+    expected = len(s.runhistory.configs)
+    if r.id != expected:
+        raise JournalFormatError(f"configuration id {r.id} where {expected} comes next")
     config_id, new = s.runhistory.add_config(r.values, r.origin)
-    if config_id != r.id or not new:
-        raise JournalFormatError(f"configuration {r.id} is already known as {config_id}" if not new
-                                 else f"configuration id {r.id} replayed as {config_id}")
+    if not new:
+        raise JournalFormatError(f"configuration {r.id} is already known as {config_id}")
 
 
 def _start(s: RunState, r: TrialStarted) -> None:
     rh = s.runhistory
-    if not 0 <= r.config < len(rh.configs):
+    if not 0 <= r.config < len(rh.configs) or rh.lost(r.config):
         raise JournalFormatError(f"trial {r.trial} starts configuration {r.config}, which is not in the run")
     known = rh.trials.get(r.trial)
     if known is not None and (known.status != Status.RUNNING or known.shared):
@@ -104,6 +119,8 @@ def _shared(s: RunState, r: SharedRunAdded) -> None:
 
 
 def _incumbent(s: RunState, r: IncumbentChanged) -> None:
+    if not 0 <= r.config < len(s.runhistory.configs) or s.runhistory.lost(r.config):
+        raise JournalFormatError(f"the incumbent is configuration {r.config}, which is not in the run")
     s.runhistory.add_trajectory(TrajectoryEntry(r.trial, r.config, r.cost, r.walltime, r.trials))
 
 
