@@ -269,3 +269,24 @@ def test_reproducible_run_resumes_when_later_trials_finished_first(tmp_path):
     assert proc.returncode == 0, proc.stderr
     trials = _trials(tmp_path)
     assert sorted(trials) == list(range(30)) and all(r.status.name == "SUCCESS" for r in trials.values())
+
+
+def test_a_stop_while_the_workers_still_import_their_target_ends_the_job_at_once(tmp_path):
+    """The workers' target takes 'forever' to import: SIGTERM to every rank stops the job within
+    seconds (exit 3), not after an import or a timeout."""
+    slow = tmp_path / "slow_import.py"
+    slow.write_text("import time\ntime.sleep(1000)\n\ndef f(config):\n    return 0.0\n")
+    path = _scenario(tmp_path, f"{slow}:f", n_trials=5)
+    proc = start_mpi(3, path)
+    deadline = time.monotonic() + 60
+    while len(_trial_processes_writing_to(tmp_path / "out")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both workers' trial processes are importing
+    assert proc.poll() is None
+    out, err, took = terminate_ranks(proc, path, times=1)
+    figure(f"mpiexec -n 3, workers importing a slow target: SIGTERM to every rank -> exit in {took:.2f} s")
+    assert proc.returncode == 3, err
+    assert took < 15, took
+    deadline = time.monotonic() + 10
+    while _trial_processes_writing_to(tmp_path / "out") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _trial_processes_writing_to(tmp_path / "out") == set()

@@ -185,3 +185,26 @@ def test_cli_exits_2_on_psmac_input_dirs_and_num_workers(tmp_path, extra, key, w
     proc = run_cli(str(_write(tmp_path, extra)))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"key '{key}'" in proc.stderr and why in proc.stderr
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("list.json", '[{"type": "uniform_float", "name": "x", "lower": 0, "upper": 1}]', "got list"),
+    ("bad.pcs", "x real [1, 0] [0.5]\n", "not a readable .pcs file"),
+    ("garbage.pcs", "garbage\n", "no hyperparameters"),
+    ("broken.json", '{"hyperparameters": [', "not valid JSON at line 1"),
+])
+def test_a_configspace_file_that_does_not_read_is_a_user_mistake(tmp_path, name, text, why):
+    (tmp_path / name).write_text(text)
+    proc = run_cli("validate", str(_write(tmp_path, f"configspace: {name}")))
+    assert proc.returncode == 2 and "key 'configspace'" in proc.stderr and why in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_command_target_that_is_not_executable_is_refused_by_run_as_by_validate(tmp_path):
+    program = tmp_path / "cmd.py"
+    program.write_text("#!/usr/bin/env python3\nprint('cost=1.0')\n")
+    program.chmod(0o644)
+    path = _write(tmp_path, f"target: {program}")
+    for command in (("validate", str(path)), (str(path),)):
+        proc = run_cli(*command)
+        assert proc.returncode == 2 and "is not executable" in proc.stderr and "chmod +x" in proc.stderr
