@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from .scenario import Scenario
 from .target import TargetSpec, parse_target
 
 
-def optimize(target: Callable[..., Any] | TargetSpec | str | Sequence[str] | None, scenario: Scenario,
+def optimize(target: Callable[..., Any] | TargetSpec | str | list[str] | None, scenario: Scenario,
              comm: Any = None, *, fresh: bool = False, show_progress: bool = True) -> RunResult:
     """Optimize `target` over `scenario` and return the incumbent.
 
@@ -27,28 +27,31 @@ def optimize(target: Callable[..., Any] | TargetSpec | str | Sequence[str] | Non
     target string that does not name a target, before anything is created.
     """
     _check_arguments(target, scenario, comm)
+    run_target: Callable[..., Any] | TargetSpec
     if target is None:
         if scenario.target is None:
             raise UserError(f"{scenario.source}: no target given (set the scenario's 'target' key "
                             "or pass a function to optimize)")
-        target = scenario.target
+        run_target = scenario.target
     elif isinstance(target, (str, list, tuple)):
         try:
-            target = parse_target(target if isinstance(target, str) else list(target), Path.cwd())
+            run_target = parse_target(target if isinstance(target, str) else list(target), Path.cwd())
         except ValueError as exc:
             raise ScenarioError("optimize()", [("target", str(exc))]) from None
+    else:
+        run_target = target
     if scenario.mode == "psmac":
         from mpi4py import MPI
 
         from .runtime.psmac import run_psmac
 
-        return run_psmac(scenario, target, comm if comm is not None else MPI.COMM_SELF, fresh=fresh,
+        return run_psmac(scenario, run_target, comm if comm is not None else MPI.COMM_SELF, fresh=fresh,
                          show_progress=show_progress)
     if comm is not None and comm.Get_size() > 1:
         from .runtime.mpi import run_mpi  # imports mpi4py: only on this path
 
-        return run_mpi(scenario, target, comm, fresh=fresh, show_progress=show_progress)
-    return run_serial(scenario, target, fresh=fresh, show_progress=show_progress)
+        return run_mpi(scenario, run_target, comm, fresh=fresh, show_progress=show_progress)
+    return run_serial(scenario, run_target, fresh=fresh, show_progress=show_progress)
 
 
 def _describe(value: Any) -> str:
