@@ -140,8 +140,9 @@ def export(run_dir: Path, fmt: str, output: Path | None, force: bool = False) ->
         if output is None:
             write_csv(loaded.state, sys.stdout)
             return ""
+        special = Path(output).exists() and not Path(output).is_file()  # /dev/stdout, a named pipe
         try:
-            with open(output, "w" if force else "x", newline="") as f:
+            with open(output, "w" if force or special else "x", newline="") as f:
                 n = write_csv(loaded.state, f)
         except FileExistsError:
             raise UserError(f"{output}: exists (created meanwhile); use --force to overwrite it") from None

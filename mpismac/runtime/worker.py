@@ -87,7 +87,10 @@ class Worker:
             if message.tag != Tag.TRIAL or executor is None:
                 raise RuntimeError(f"worker got an unexpected {message.tag.name} message")
             request: TrialRequest = message.payload
-            executor.submit(request)
+            try:
+                executor.submit(request)
+            except StartCancelled:  # its trial process restarted while the run stops: cut short
+                return
             while (value := executor.poll(TRIAL_POLL_S)) is None:
                 self._pass_on_signal()
                 stop = self.transport.poll()
