@@ -183,5 +183,5 @@ def test_an_input_dir_whose_journal_does_not_replay_is_skipped(tmp_path):
     proc = mpirun(2, "-m", "mpismac", str(path), "--quiet")
     assert proc.returncode == 0, proc.stderr
     log = (tmp_path / "out" / "p" / "0" / "logs" / "rank0.log").read_text()
-    assert log.count(f"skipping {bad.resolve()}") == 1 and "cannot replay" in log
+    assert log.count(f"skipping {bad.resolve()}") == 1 and "cannot be replayed" in log
     assert sum(rh.n_own for rh in _parts(tmp_path / "out" / "p" / "0").values()) == 6

@@ -134,7 +134,8 @@ def test_report_on_a_journal_off_the_space(run_dir, tmp_path, values, why):
     for args in (("report", str(bad)), ("export", str(bad), "--format", "csv")):
         proc = run_cli(*args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert proc.stderr.startswith(f"mpismac: error: {bad / 'journal.jsonl'}: cannot replay")
+        assert proc.stderr.startswith(f"mpismac: error: {bad / 'journal.jsonl'}: the 'config' record at byte ")
+        assert "cannot be replayed" in proc.stderr
         assert why in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 

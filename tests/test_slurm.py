@@ -100,7 +100,7 @@ def test_sbatch_runs_four_ranks_with_srun_pmi2(slurm, tmp_path):
     state = load_run(tmp_path / "out" / "s" / "0").state
     trials = state.runhistory.trials
     assert sorted(trials) == list(range(24)) and {r.worker for r in trials.values()} == {1, 2, 3}
-    assert [(j["job_id"], j["ranks"]) for j in state.jobs] == [(job_id, 4)]
+    assert [(j.job_id, j.ranks) for j in state.jobs] == [(job_id, 4)]
 
 
 def _check_complete(run_dir: Path, n_trials: int, jobs: list[str], ranks: int = 4) -> None:
@@ -110,7 +110,7 @@ def _check_complete(run_dir: Path, n_trials: int, jobs: list[str], ranks: int = 
     assert all(r.status.name == "SUCCESS" for r in state.runhistory.trials.values())
     ended = [r["trial"] for r in read_journal(run_dir / "journal.jsonl").records if r["op"] == "end"]
     assert sorted(ended) == list(range(n_trials)), "a trial whose result was written ran twice, or one is missing"
-    assert [j["job_id"] for j in state.jobs] == jobs and all(j["ranks"] == ranks for j in state.jobs)
+    assert [j.job_id for j in state.jobs] == jobs and all(j.ranks == ranks for j in state.jobs)
 
 
 def _requeued(job_id: str) -> dict[str, str]:
@@ -226,7 +226,7 @@ def test_wrong_pmi_is_refused_and_a_serial_run_in_a_batch_script_is_fine(slurm, 
     job = _wait(serial)
     assert job["JobState"] == "COMPLETED", (tmp_path / f"job-{serial}.out").read_text()
     state = load_run(tmp_path / "out" / "s" / "0").state
-    assert len(state.runhistory.trials) == 6 and state.jobs[0]["ranks"] == 1
+    assert len(state.runhistory.trials) == 6 and state.jobs[0].ranks == 1
     rank0 = (tmp_path / "out" / "s" / "0" / "logs" / "rank0.log").read_text()
     assert "the batch job ends at" in rank0, "the job's end time is read from scontrol (Slurm 22.05)"
     logged = rank0.split("the batch job ends at ")[1][:19]
