@@ -388,17 +388,17 @@ def _stop_while_importing(tmp_path: Path, *args: str) -> tuple[subprocess.Popen,
 def test_a_stop_while_the_target_imports_ends_the_job_at_once(tmp_path):
     """A target whose import hangs: SIGTERM ends the run (exit 3) and `validate` (exit 3) at once,
     the trial process killed; the run never began, so it leaves no folder behind."""
-    from .conftest import process_gone
+    from .conftest import gone_within
 
     target = tmp_path / "slow_import.py"
     target.write_text(HANGS_ON_IMPORT)
     path = _scenario(tmp_path, f"{target}:f", n_trials=2)
     proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
     assert proc.returncode == 3, proc.stderr.read()
-    assert seconds < 2.0 and process_gone(child)
+    assert seconds < 10 and gone_within(child)
     assert not (tmp_path / "out").exists()
     proc, seconds, child = _stop_while_importing(tmp_path, "validate", str(path))
-    assert proc.returncode == 3 and seconds < 2.0 and process_gone(child)
+    assert proc.returncode == 3 and seconds < 10 and gone_within(child)
     assert "stopped by SIGTERM while the target was being imported" in proc.stderr.read()
 
 
@@ -431,13 +431,13 @@ def f(config):
 def test_a_stop_while_the_trial_process_restarts_ends_the_run_at_once(tmp_path):
     """The trial process died in trial 0; its restart for trial 1 hangs in the import: SIGTERM ends
     the run at once (exit 3), trial 1 left RUNNING to run again on resume."""
-    from .conftest import process_gone
+    from .conftest import gone_within
 
     target = tmp_path / "crash_then_hang.py"
     target.write_text(HANGS_ON_REIMPORT)
     path = _scenario(tmp_path, f"{target}:f", n_trials=3)
     proc, seconds, child = _stop_while_importing(tmp_path, str(path), "--quiet")
     assert proc.returncode == 3, proc.stderr.read()
-    assert seconds < 2.0 and process_gone(child)
+    assert seconds < 10 and gone_within(child)
     report = _report(tmp_path / "out" / "t" / "0")
     assert report["status"]["CRASHED"] == 1 and report["status"]["RUNNING"] == 1
