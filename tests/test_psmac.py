@@ -185,3 +185,22 @@ def test_an_input_dir_whose_journal_does_not_replay_is_skipped(tmp_path):
     log = (tmp_path / "out" / "p" / "0" / "logs" / "rank0.log").read_text()
     assert log.count(f"skipping {bad.resolve()}") == 1 and "cannot be replayed" in log
     assert sum(rh.n_own for rh in _parts(tmp_path / "out" / "p" / "0").values()) == 6
+
+
+def test_a_stop_while_the_ranks_still_import_their_target_ends_the_job_at_once(tmp_path):
+    """pSMAC ranks whose target takes 'forever' to import: SIGTERM to every rank stops the job
+    within seconds (exit 3); no rank is left importing, none waits in an exchange round."""
+    slow = tmp_path / "slow_import.py"
+    slow.write_text("import time\ntime.sleep(1000)\n\ndef f(config):\n    return 0.0\n")
+    path = _scenario(tmp_path, target=f"{slow}:f", n_trials=6)
+    proc = start_mpi(2, path)
+    logs = tmp_path / "out" / "t" / "0" / "logs"
+    deadline = time.monotonic() + 60
+    while len(list(logs.glob("worker*.out"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both ranks' trial processes are importing
+    time.sleep(0.5)
+    assert proc.poll() is None
+    out, err, took = terminate_ranks(proc, path, times=1)
+    figure(f"psmac mpiexec -n 2, ranks importing a slow target: SIGTERM to every rank -> exit in {took:.2f} s")
+    assert proc.returncode == 3, err
+    assert took < 15, took

@@ -21,8 +21,8 @@ from typing import Any
 
 from mpi4py import MPI
 
-from ..errors import ReportedElsewhere, UserError
-from ..execution import TrialRequest
+from ..errors import ReportedElsewhere, StartCancelled, UserError
+from ..execution import Executor, TrialRequest
 from ..runhistory.folder import load_run, parts
 from ..runhistory.records import ExchangeDone
 from ..runhistory.shared import ForeignRuns, SharedRun, own_finished
@@ -112,8 +112,13 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
     log.info("psmac rank %d of %d: seed %d, %d of the job's %d trials (%d held already)", rank, size, mine.seed,
              budgets[rank], scenario.n_trials, driver.rh.n_own)
     hosts = from_all(comm, socket.gethostname())
-    executor = start_executor(scenario, target, session.dir, rank,
-                              trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker))
+    executor: Executor | None = None
+    try:
+        executor = start_executor(scenario, target, session.dir, rank,
+                                  trial_variables(rank, local_index(hosts, rank, first=0), scenario.gpus_per_worker),
+                                  cancelled=lambda: signals.requested)
+    except StartCancelled:  # a stop signal while a slow target was imported: this rank stops with the job
+        pass
     foreign = ForeignRuns(scenario.psmac.input_dirs, session.dir, configspace_to_json(scenario.configspace),
                           scenario.objectives) if scenario.psmac.input_dirs else None
     loop = _Loop(driver, executor, Exchange(comm, scenario.psmac.exchange_interval), foreign,
@@ -122,7 +127,8 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
     try:
         stopped_by = loop.run()
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
         loop.exchange.close()
     walltime = driver.clock.walltime
     driver.recorder.write(ExchangeDone(loop.exchange.rounds, loop.exchange.seconds, walltime))
@@ -154,7 +160,7 @@ def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
 class _Loop:
     """One rank's loop: its own trial in the child process, exchange rounds, other jobs' runs."""
 
-    def __init__(self, driver: Driver, executor, exchange: Exchange, foreign: ForeignRuns | None,
+    def __init__(self, driver: Driver, executor: Executor | None, exchange: Exchange, foreign: ForeignRuns | None,
                  input_interval: float, signals: StopSignals):
         self.driver, self.executor, self.exchange = driver, executor, exchange
         self.foreign, self.input_interval = foreign, input_interval
@@ -177,14 +183,14 @@ class _Loop:
                     return outcome
             self._read_inputs()
             self.driver.heartbeat()
-            if self.running is not None:
+            if self.running is not None and self.executor is not None:
                 value = self.executor.poll(POLL_S)
                 if value is not None:
                     info, self.running = self.running, None
                     self.driver.finished(info, value)
                     self.exchange.outbox.append(SharedRun.of(self.driver.rh, self.driver.rh.trials[info.trial_id]))
                     self.refit()
-            elif self.stop_reason is None and flag == WORKING and self.driver.can_ask():
+            elif self.executor is not None and self.stop_reason is None and flag == WORKING and self.driver.can_ask():
                 info = self.driver.ask()
                 self.driver.started(info, worker=self.driver.rank)
                 self.executor.submit(TrialRequest.from_info(info))
@@ -199,7 +205,7 @@ class _Loop:
             reason = self.driver.stop_reason(self.signals.name)
             self.done = reason == "n_trials"
             self.stop_reason = None if self.done else reason
-            if self.stop_reason and self.running is not None:
+            if self.stop_reason and self.running is not None and self.executor is not None:
                 self.executor.cancel()  # cut short: it stays RUNNING and runs again on resume
                 self.running = None
 
