@@ -116,12 +116,16 @@ def _check_complete(run_dir: Path, n_trials: int, jobs: list[str], ranks: int = 
 def _requeued(job_id: str) -> dict[str, str]:
     """Wait for a job to requeue itself and run to its end again."""
     deadline = time.monotonic() + 150
+    hurried = False
     while time.monotonic() < deadline:
         job = _job(job_id)
         if int(job.get("Restarts", 0)) >= 1 and job.get("JobState") not in ("PENDING", "REQUEUED"):
             break
-        if job.get("JobState") == "PENDING":  # SLURM holds a requeued job back for about two
-            subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"])  # minutes: skip that
+        if job.get("JobState") == "PENDING" and not hurried:  # SLURM holds a requeued job back for about
+            # two minutes: skip most of that, but not all: a launch in the same second as the kill is
+            # refused by slurmd ("Job credential revoked") and the job ends FAILED
+            subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now+5"])
+            hurried = True
         time.sleep(1)
     return _wait(job_id, restarts=1)
 
