@@ -208,12 +208,16 @@ def test_a_run_stops_before_the_time_limit_and_the_requeued_job_completes_it(slu
     log = (tmp_path / f"job-{job_id}.out").read_text()
     assert "stopped by job_end_time" in log and "continuing in job" in log, log
     first_exit = _exit_times(log)[0]
-    next_id = log.split("continuing in job ")[1].split()[0]
-    final = _wait(next_id)
+    jobs = [job_id]
+    while "continuing in job " in log and len(jobs) < 6:  # a loaded machine may need a third job
+        jobs.append(log.split("continuing in job ")[1].split()[0])
+        final = _wait(jobs[-1])
+        log = (tmp_path / f"job-{jobs[-1]}.out").read_text()
     figure(f"SLURM time limit 60 s, margin 35 s: job {job_id} ({first['JobState']}) stopped its run "
-           f"{first_exit - started:.1f} s after submission; job {next_id} {final['JobState']}")
-    assert final["JobState"] == "COMPLETED", (tmp_path / f"job-{job_id}.out").read_text()
-    _check_complete(run_dir, 300, [job_id, next_id])
+           f"{first_exit - started:.1f} s after submission; job {jobs[-1]} {final['JobState']} "
+           f"({len(jobs)} jobs in the chain)")
+    assert final["JobState"] == "COMPLETED", log
+    _check_complete(run_dir, 300, jobs)
 
 
 def test_wrong_pmi_is_refused_and_a_serial_run_in_a_batch_script_is_fine(slurm, tmp_path):
