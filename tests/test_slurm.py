@@ -209,10 +209,10 @@ def test_a_run_stops_before_the_time_limit_and_the_requeued_job_completes_it(slu
     assert "stopped by job_end_time" in log and "continuing in job" in log, log
     first_exit = _exit_times(log)[0]
     jobs = [job_id]
-    while "continuing in job " in log and len(jobs) < 6:  # a loaded machine may need a third job
-        jobs.append(log.split("continuing in job ")[1].split()[0])
-        final = _wait(jobs[-1])
-        log = (tmp_path / f"job-{jobs[-1]}.out").read_text()
+    while log.count("continuing in job ") >= len(jobs) and len(jobs) < 6:  # a loaded machine may need a
+        jobs.append(log.split("continuing in job ")[len(jobs)].split()[0])  # third job; the chain writes
+        final = _wait(jobs[-1])                                                # to the first job's file
+        log = (tmp_path / f"job-{job_id}.out").read_text()
     figure(f"SLURM time limit 60 s, margin 35 s: job {job_id} ({first['JobState']}) stopped its run "
            f"{first_exit - started:.1f} s after submission; job {jobs[-1]} {final['JobState']} "
            f"({len(jobs)} jobs in the chain)")
