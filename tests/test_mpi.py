@@ -166,6 +166,17 @@ def test_sub_communicator_inside_a_user_program(tmp_path):
     assert set(Counter(r.worker for r in _trials(tmp_path).values())) == {1, 2}
 
 
+def _catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler for the signal (its SigCgt mask)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
 def _rank0_pid(path: Path) -> int | None:
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -183,11 +194,11 @@ def test_ctrl_c_during_start_up_ends_every_rank(tmp_path, delay):
     """An interrupt while rank 0 is still importing must not leave the other ranks waiting."""
     path = _scenario(tmp_path, f"{DATA / 'targets.py'}:sleepy", n_trials=50)
     proc = start_mpi(3, path)
-    time.sleep(delay)
-    deadline = time.monotonic() + 5
-    while (pid := _rank0_pid(path)) is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    deadline = time.monotonic() + 30
+    while ((pid := _rank0_pid(path)) is None or not _catches(pid, signal.SIGUSR1)) and time.monotonic() < deadline:
+        time.sleep(0.01)  # mpismac's first lines ran (no program can act on a signal before its interpreter has)
     assert pid is not None
+    time.sleep(delay)
     os.kill(pid, signal.SIGINT)
     try:
         proc.communicate(timeout=30)
