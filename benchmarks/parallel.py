@@ -164,7 +164,8 @@ def main() -> None:
     print("| runtime | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for name, results in rows.items():
-        cells = [f"{statistics.median(r[k] for r in results):.3g}" if k in results[0] else "-" for k in keys]
+        cells = [f"{statistics.median(r[k] for r in results if k in r):.3g}" if any(k in r for r in results)
+                 else "-" for k in keys]  # a repeat with no refit during the run has no refit latencies
         print(f"| {name} | " + " | ".join(cells) + " |")
     if "SMAC3+Dask HPO facade" in rows:
         mine = statistics.median(r["utilization"] for r in rows[f"mpismac {args.facade}"])
