@@ -98,10 +98,10 @@ def load_run(run_dir: Path, part: str = "") -> LoadedRun:
     for offset, raw in zip(read.offsets, read.records, strict=True):
         try:
             record = decode(raw)
-            if read.skipped and not state.salvage(record):  # records lost: keep what does not need them
-                left_out += 1
-            elif not read.skipped:
+            if not read.skipped:
                 state.apply(record)
+            elif not state.salvage(record):  # records were lost: keep what does not need them
+                left_out += 1
         except (ValueError, KeyError, IndexError, TypeError) as exc:  # JournalFormatError, IllegalValueError
             why = " ".join(str(exc).split())  # ConfigSpace's messages run over several lines
             raise RunFolderError(f"{journal}: the {raw.get('op')!r} record at byte {offset} cannot be replayed "
