@@ -62,6 +62,7 @@ class Scenario:
     deterministic: bool = False
     crash_cost: float | tuple[float, ...] = math.inf  # one for all objectives, or one each
     termination_cost_threshold: tuple[float, ...] | None = None
+    reference_point: tuple[float, ...] | None = None  # several objectives: the hypervolume's bound
     n_trials: int = 100
     walltime_limit: float = math.inf
     cputime_limit: float = math.inf
@@ -284,6 +285,19 @@ def _costs(value: Any, n: int, what: str) -> tuple[float, ...]:
     return tuple(_number(v) for v in values)
 
 
+def _reference_point(value: Any, n: int) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if n == 1:
+        raise _Bad("is for several objectives (it bounds the hypervolume of the Pareto front)")
+    if not isinstance(value, (list, tuple)):
+        raise _Bad(f"expected a list of numbers, one per objective ({n}), got {value!r}")
+    point = _costs(value, n, "number")
+    if not all(math.isfinite(v) for v in point):
+        raise _Bad(f"expected finite numbers, got {list(value)}")
+    return point
+
+
 def _instances(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -368,6 +382,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("deterministic", _bool)
     check("crash_cost", _costs, n_obj, "crash cost")
     check("termination_cost_threshold", lambda v: None if v is None else _costs(v, n_obj, "threshold"))
+    check("reference_point", _reference_point, n_obj)
     check("n_trials", _number, integer=True, positive=True)
     check("walltime_limit", _number, positive=True)
     check("cputime_limit", _number, positive=True)

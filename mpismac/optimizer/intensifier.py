@@ -1,12 +1,18 @@
 """Racing (SMAC's intensification) over (instance, seed) pairs.
 
 Pairs come in one fixed order derived from the seed: seeds outermost, the instances shuffled
-within each seed. The incumbent has run on the first `n_inc` pairs. A challenger runs on the
-first 1, 2, 4, ... of those pairs; after each stage it is compared with the incumbent on the
-pairs both have finished and dropped as soon as it is worse. One that is as good on all
-`n_inc` pairs becomes the incumbent, which then gets one more pair (up to
+within each seed. The incumbents have run on the first `n_inc` pairs. A challenger runs on the
+first 1, 2, 4, ... of those pairs; after each stage it is compared with each incumbent on the
+pairs both have finished and dropped as soon as one is better. One that survives all `n_inc`
+pairs becomes an incumbent, and the incumbents then get one more pair (up to
 `max_config_calls`). A decision waits until its stage's trials have all finished, so the
 order in which trials finish does not change the outcome.
+
+One objective: there is one incumbent; a challenger is dropped when its mean cost is higher,
+and replaces the incumbent when it is as good. Several objectives: the incumbents are the
+Pareto front of the configurations raced (as SMAC3's multi-objective intensifier keeps it); a
+challenger is dropped when an incumbent is at least as good in every objective, and joins the
+front otherwise, removing the incumbents it dominates.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..pareto import dominates
 from ..runhistory import RunHistory
 from ..scenario import Scenario
 from ..trial import Status
@@ -58,7 +65,8 @@ class Intensifier:
             if r.status != Status.RUNNING and r.cost:
                 self.results.setdefault(r.config_id, {})[k] = np.asarray(r.cost, dtype=float)
         state = state or {}
-        self.incumbent: int | None = state.get("incumbent")
+        legacy = [state["incumbent"]] if state.get("incumbent") is not None else []  # before the front
+        self.incumbents: list[int] = [int(c) for c in state.get("incumbents", legacy)]
         self.n_inc: int = state.get("n_inc", 1)
         self.races: dict[int, int] = {int(c): n for c, n in state.get("races", {}).items()}  # config -> stage
         self.changed_by: int | None = state.get("changed_by")
@@ -66,8 +74,13 @@ class Intensifier:
     def state(self) -> dict[str, Any]:
         """A few numbers: rejected configurations are those with trials that are neither the
         incumbent nor racing, so they need not be written down."""
-        return {"incumbent": self.incumbent, "n_inc": self.n_inc, "races": {str(c): n for c, n in self.races.items()},
-                "changed_by": self.changed_by}
+        return {"incumbents": self.incumbents, "n_inc": self.n_inc,
+                "races": {str(c): n for c, n in self.races.items()}, "changed_by": self.changed_by}
+
+    @property
+    def incumbent(self) -> int | None:
+        """The incumbent (several objectives: the first of the front)."""
+        return self.incumbents[0] if self.incumbents else None
 
     def pair_of(self, instance: str | None, seed: int) -> int | None:
         return self._pair_index.get((instance, seed))
@@ -80,10 +93,10 @@ class Intensifier:
 
     def next_trial(self) -> tuple[int, int] | None:
         """(config, pair) the race wants run next; None when a new challenger is needed."""
-        if self.incumbent is not None:
+        for incumbent in self.incumbents:
             for k in range(self.n_inc):
-                if (self.incumbent, k) not in self.started:
-                    return self.incumbent, k
+                if (incumbent, k) not in self.started:
+                    return incumbent, k
         for config_id, stage in self.races.items():
             for k in range(stage):
                 if (config_id, k) not in self.started:
@@ -92,14 +105,14 @@ class Intensifier:
 
     def add_challenger(self, config_id: int) -> tuple[int, int]:
         """A new configuration enters the race on the first pair."""
-        if self.incumbent is None and not self.races or not self.knows(config_id):
+        if not self.incumbents and not self.races or not self.knows(config_id):
             self.races[config_id] = 1
         return config_id, 0
 
     def add_shared(self, config_id: int, pair: int) -> None:
         """A run made elsewhere on one of our pairs: a configuration new to the race becomes a
         challenger (it may win the race), a known one just gets the result."""
-        if not self.knows(config_id) and config_id != self.incumbent:
+        if not self.knows(config_id) and config_id not in self.incumbents:
             self.races[config_id] = 1
         self.mark_started(config_id, pair)
 
@@ -110,65 +123,70 @@ class Intensifier:
     # -- results -----------------------------------------------------------------------------------
 
     def tell(self, config_id: int, pair: int | None, cost: Iterable[float], trial_id: int) -> bool:
-        """Record a result and settle every race it completes; True if the incumbent changed."""
+        """Record a result and settle every race it completes; True if the incumbents changed."""
         if pair is None:
             return False
         self.results.setdefault(config_id, {})[pair] = np.asarray(list(cost), dtype=float)
-        before = self.incumbent
+        before = list(self.incumbents)
         progressed = True
         while progressed:
             progressed = self._settle(trial_id)
-        return self.incumbent != before
+        return self.incumbents != before
 
-    def _mean(self, config_id: int, n: int) -> float | None:
-        """Mean (scalarized) cost over pairs 0..n-1, None until all of them have finished."""
+    def _mean(self, config_id: int, n: int) -> np.ndarray | None:
+        """Mean cost per objective over pairs 0..n-1, None until all of them have finished."""
         got = self.results.get(config_id, {})
         if any(k not in got for k in range(n)):
             return None
-        costs = np.array([got[k] for k in range(n)])
+        return np.array([got[k] for k in range(n)]).mean(axis=0)
+
+    def _beats(self, theirs: np.ndarray, mine: np.ndarray) -> bool:
+        """Whether an incumbent's mean costs drop a challenger's: lower (one objective), or at
+        least as good in every objective (several: an equal point adds nothing to the front)."""
         if self.n_objectives == 1:
-            return float(costs[:, 0].mean())
-        seen = np.array([c for by_pair in self.results.values() for c in by_pair.values()])
-        finite = np.where(np.isfinite(seen), seen, np.nan)
-        lo, hi = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
-        return float(((costs.mean(axis=0) - lo) / np.where(hi > lo, hi - lo, 1.0)).mean())
+            return bool(theirs[0] < mine[0])
+        return bool(np.all(theirs <= mine))
 
     def _settle(self, trial_id: int) -> bool:
         for config_id, stage in list(self.races.items()):
             mine = self._mean(config_id, stage)
             if mine is None:
                 continue
-            if self.incumbent is None:  # the first challenger that finished with a finite cost
-                if np.isfinite(mine):
-                    self._promote(config_id, stage, trial_id)
+            if not self.incumbents:  # the first challenger that finished with finite costs
+                if np.all(np.isfinite(mine)):
+                    self._promote(config_id, stage, trial_id, [])
                 else:
                     del self.races[config_id]
                 return True
-            theirs = self._mean(self.incumbent, stage)
-            if theirs is None:
-                continue  # wait for the incumbent's trials on these pairs
-            if mine > theirs:
+            theirs = [self._mean(c, stage) for c in self.incumbents]
+            if any(t is None for t in theirs):
+                continue  # wait for the incumbents' trials on these pairs
+            if any(self._beats(t, mine) for t in theirs if t is not None):
                 del self.races[config_id]
                 self.n_inc = min(self.max_calls, self.n_inc + 1)  # a lucky incumbent cannot hide
                 return True
             if stage >= self.n_inc:
-                self._promote(config_id, stage, trial_id)
+                kept = [] if self.n_objectives == 1 else [c for c, t in zip(self.incumbents, theirs, strict=True)
+                                                          if not dominates(mine, t)]  # type: ignore[arg-type]
+                self._promote(config_id, stage, trial_id, kept)
                 return True
             self.races[config_id] = min(2 * stage, self.n_inc)
             return True
         return False
 
-    def _promote(self, config_id: int, stage: int, trial_id: int) -> None:
+    def _promote(self, config_id: int, stage: int, trial_id: int, kept: list[int]) -> None:
+        """`config_id` joins the incumbents `kept` (one objective: none, it replaces the incumbent)."""
         self.races.pop(config_id, None)
-        self.incumbent = config_id
+        self.incumbents = [*kept, config_id]
         self.n_inc = min(self.max_calls, max(self.n_inc, stage) + (1 if stage >= self.n_inc else 0))
         self.changed_by = trial_id
 
-    def incumbent_cost(self) -> tuple[float, ...] | None:
-        """Mean cost of the incumbent over the pairs it has finished."""
-        if self.incumbent is None:
+    def incumbent_cost(self, config_id: int | None = None) -> tuple[float, ...] | None:
+        """Mean cost of an incumbent (default: the first) over the pairs it has finished."""
+        config_id = self.incumbent if config_id is None else config_id
+        if config_id is None:
             return None
-        got = self.results.get(self.incumbent, {})
+        got = self.results.get(config_id, {})
         if not got:
             return None
         return tuple(float(c) for c in np.array(list(got.values())).mean(axis=0))

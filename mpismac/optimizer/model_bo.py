@@ -12,6 +12,12 @@ once come from one such search: the best candidate, then the best with the acqui
 lowered around it, and so on. Trials still running are accounted for by lowering the
 acquisition near them, so no refit is needed per proposal and the model update stays a
 separate step (`update_model`).
+
+Several objectives: one model per objective, on costs normalized so that the front seen spans
+[0, 1]. Each proposal draws its own weights and minimizes that Chebyshev scalarization
+(scalarize.py): a local step on the scalarized costs, else the log expected improvement of the
+models scalarized sample by sample (`Scalarized`). Concurrent proposals thus aim at
+different parts of the front.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..trial import Status
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
 from .local_model import local_step
+from .scalarize import chebyshev, normalized, random_weights
 from .streams import derived_int, generator
 from .surrogate import Forest
 from .vectors import VectorSpace
@@ -39,12 +46,12 @@ LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cu
 PENDING_LENGTH = 0.02  # how far (per dimension, unit cube) the acquisition is lowered around a pending trial
 SINGLE = 0.5  # share of local-search neighbours that move one numeric hyperparameter only
 LOCAL_EVERY = 2  # hpo: proposals whose index is a multiple of this are local steps (0: none)
+N_SAMPLES = 32  # several objectives, models other than a forest: draws per prediction to scalarize
 
 
 def observed_costs(rh: RunHistory, untold: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
-    """Configurations with finished trials (but those `untold`) and their mean cost (several
-    objectives: the mean of the objectives scaled to [0, 1]); failed trials count with the worst
-    finite cost."""
+    """Configurations with finished trials (but those `untold`) and their mean costs (configs x
+    objectives); failed trials count with the worst finite cost of each objective."""
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     for r in rh.trials.values():
@@ -61,10 +68,7 @@ def observed_costs(rh: RunHistory, untold: frozenset[int] = frozenset()) -> tupl
         col = costs[:, j]
         worst = col[finite[:, j]].max() if finite[:, j].any() else 1.0
         col[~finite[:, j]] = worst
-    if costs.shape[1] > 1:
-        lo, hi = costs.min(axis=0), costs.max(axis=0)
-        costs = ((costs - lo) / np.where(hi > lo, hi - lo, 1.0)).mean(axis=1, keepdims=True)
-    return ids, costs[:, 0]
+    return ids, costs
 
 
 def log_scaled(costs: np.ndarray) -> np.ndarray:
@@ -86,7 +90,8 @@ class Surrogate(Protocol):
 @dataclass(frozen=True)
 class TrainingSet:
     """What a model learns from: vectors, their transformed costs (the surrogate's target) and
-    raw costs (the local model's), and the seed of the fit."""
+    raw costs (the local model's), and the seed of the fit. Several objectives: both are the
+    normalized costs (rows x objectives), scalarized per proposal."""
 
     rows: np.ndarray
     y: np.ndarray
@@ -108,6 +113,8 @@ class ModelBO:
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
         self.forest: Surrogate = surrogate or Forest()
+        self._per_objective: list[Surrogate] = []  # several objectives: one model each
+        self._ready = False  # a model is in place
         self._x = np.empty((0, self.space.dim))
         self._y = np.empty(0)
         self._costs = np.empty(0)
@@ -117,18 +124,35 @@ class ModelBO:
         ids, costs = observed_costs(rh, untold)
         if len(ids) < 2:
             return None
-        return TrainingSet(rh.vectors()[ids], log_scaled(costs), costs, derived_int(self.seed, "forest", len(ids)))
+        seed = derived_int(self.seed, "forest", len(ids))
+        if costs.shape[1] > 1:
+            scaled = normalized(costs)
+            return TrainingSet(rh.vectors()[ids], scaled, scaled, seed)
+        return TrainingSet(rh.vectors()[ids], log_scaled(costs[:, 0]), costs[:, 0], seed)
 
-    def fit(self, data: TrainingSet) -> tuple[Surrogate, TrainingSet]:
+    def fit(self, data: TrainingSet) -> tuple[Any, TrainingSet]:
         """A new fitted surrogate; touches nothing that `propose` reads, so it may run in
-        another thread while proposals go on from the current model."""
+        another thread while proposals go on from the current model. Several objectives: one
+        surrogate per objective, on its normalized costs."""
+        if data.y.ndim == 2:
+            models = []
+            for k in range(data.y.shape[1]):
+                model = copy.copy(self.forest)
+                model.fit(self._features(data.rows), data.y[:, k], derived_int(data.seed, "objective", k))
+                models.append(model)
+            return models, data
         surrogate = copy.copy(self.forest)  # unfitted or not: `fit` replaces what it learned
         surrogate.fit(self._features(data.rows), data.y, data.seed)
         return surrogate, data
 
-    def install(self, fitted: tuple[Surrogate, TrainingSet]) -> None:
-        self.forest, data = fitted
+    def install(self, fitted: tuple[Any, TrainingSet]) -> None:
+        model, data = fitted
+        if data.y.ndim == 2:
+            self._per_objective = model
+        else:
+            self.forest = model
         self._x, self._y, self._costs = data.rows, data.y, data.costs
+        self._ready = True
 
     def _features(self, rows: np.ndarray) -> np.ndarray:
         return self.space.one_hot_features(rows) if self.one_hot else self.space.features(rows)
@@ -142,6 +166,8 @@ class ModelBO:
             i = index + len(out)
             out.append((self._initial[i], "default" if i == 0 and self._default_first else "sobol"))
         first = index + len(out)
+        if self._ready and self._y.ndim == 2:
+            return out + self._propose_scalarized(first, index + count, pending_rows)
         rng = generator(self.seed, "propose", first)
         if self.forest.fitted:
             # One draw per proposal, as a removed random-interleaving option used to make: the
@@ -166,6 +192,33 @@ class ModelBO:
             rows = self._maximize(rng, derived_int(self.seed, "candidates", first), pending_rows, n_model)
             out += [(self.space.to_values(row), "acquisition") for row in rows]
         return out
+
+    def _propose_scalarized(self, first: int, end: int, pending_rows: np.ndarray) -> list[tuple[dict[str, Any], str]]:
+        """Several objectives: proposals `first` .. `end - 1`, each minimizing its own random
+        Chebyshev scalarization (a local step, or the acquisition of a model of it)."""
+        out: list[tuple[dict[str, Any], str]] = []
+        for i in range(first, end):
+            weights = random_weights(self.seed, i, int(self._y.shape[-1]))
+            view = self._scalarized(weights)
+            row = None
+            if self.local_every:  # a local step each time (measured: better than every other)
+                row = local_step(self.space, view._x, view._costs, avoid=pending_rows)
+            origin = "local"
+            if row is None:
+                rng = generator(self.seed, "propose", i)
+                row = view._maximize(rng, derived_int(self.seed, "candidates", i), pending_rows, 1)[0]
+                origin = "acquisition"
+            out.append((self.space.to_values(row), origin))
+            pending_rows = np.vstack([pending_rows, row[None]])
+        return out
+
+    def _scalarized(self, weights: np.ndarray) -> ModelBO:
+        """A view of this model on one scalarization of the objectives: its data, and the
+        per-objective models scalarized sample by sample."""
+        view = copy.copy(self)
+        view._costs = view._y = chebyshev(self._y, weights)
+        view.forest = Scalarized(self._per_objective, weights)
+        return view
 
     # -- acquisition maximization -------------------------------------------------------------------
 
@@ -221,3 +274,32 @@ class ModelBO:
             if k + 1 < count:
                 scores = scores + self._penalty(feats, feats[best : best + 1])
         return np.array(chosen)
+
+
+class Scalarized:
+    """The Chebyshev scalarization of per-objective models, sample by sample: the i-th trees
+    of the objectives' forests make one sample of the scalarized cost (other models: draws
+    from their normal predictions), whose mean and variance are the prediction."""
+
+    def __init__(self, models: list[Surrogate], weights: np.ndarray):
+        self.models, self.weights = models, weights
+
+    @property
+    def fitted(self) -> bool:
+        return True
+
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None:
+        raise TypeError("a view of models fitted per objective")
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        samples = np.stack([self._samples(m, x) for m in self.models], axis=-1)  # samples x rows x objectives
+        values = chebyshev(samples, self.weights)
+        return values.mean(axis=0), values.var(axis=0)
+
+    @staticmethod
+    def _samples(model: Surrogate, x: np.ndarray) -> np.ndarray:
+        if isinstance(model, Forest):
+            return model.per_tree(x)
+        mean, var = model.predict(x)
+        z = np.random.default_rng(0).standard_normal((N_SAMPLES, 1))  # the same draws for every row
+        return mean + np.sqrt(var) * z

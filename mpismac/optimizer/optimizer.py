@@ -359,11 +359,21 @@ class Optimizer:
 
     @property
     def incumbent(self) -> Incumbent | None:
-        config_id = self._intensifier.incumbent
-        cost = self._intensifier.incumbent_cost()
-        if config_id is None or cost is None:
-            return None
-        return Incumbent(config_id, self.runhistory.configs[config_id], cost, self._intensifier.changed_by or 0)
+        """The incumbent; with several objectives the first of the front (`incumbents`)."""
+        front = self.incumbents
+        return front[0] if front else None
+
+    @property
+    def incumbents(self) -> list[Incumbent]:
+        """Every incumbent: one for one objective, the Pareto front for several, in the order
+        of their costs (the first objective first)."""
+        out = []
+        for config_id in self._intensifier.incumbents:
+            cost = self._intensifier.incumbent_cost(config_id)
+            if cost is not None:
+                out.append(Incumbent(config_id, self.runhistory.configs[config_id], cost,
+                                     self._intensifier.changed_by or 0))
+        return sorted(out, key=lambda inc: (inc.cost, inc.config_id))
 
     @property
     def needs_first_model(self) -> bool:

@@ -43,7 +43,11 @@ class Forest:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance over trees, one prediction call per tree on the whole batch."""
+        per_tree = self.per_tree(x)
+        return per_tree.mean(axis=0), per_tree.var(axis=0)
+
+    def per_tree(self, x: np.ndarray) -> np.ndarray:
+        """Each tree's prediction (trees x rows)."""
         assert self._trees
         x = np.ascontiguousarray(x, dtype=np.float32)
-        per_tree = np.stack([t.tree_.predict(x)[:, 0] for t in self._trees])
-        return per_tree.mean(axis=0), per_tree.var(axis=0)
+        return np.stack([t.tree_.predict(x)[:, 0] for t in self._trees])

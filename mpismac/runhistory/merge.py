@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+from ..pareto import non_dominated
 from ..trial import Status
 from .folder import SCENARIO, LoadedRun, load_run, parts
 from .runhistory import RunHistory, TrajectoryEntry
@@ -44,13 +47,41 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
             t = part_rh.trials.get(e.trial_id)
             key = (t.source, t.origin_trial) if t is not None and t.shared else (f"rank{rank}", e.trial_id)
             if key in ids:
-                changes.append((e.walltime, e.cost, ids[key], e.trials))
-    best = None
-    for walltime, cost, trial_id, _ in sorted(changes):
-        if best is None or sum(cost) < sum(best):
-            best = cost
-            done = sum(1 for r in rh.trials.values() if r.end_time and r.end_time <= rh.trials[trial_id].end_time)
-            rh.add_trajectory(TrajectoryEntry(trial_id, rh.trials[trial_id].config_id, tuple(cost), walltime, done))
+                front = tuple((rh.add_config(part_rh.configs[c], part_rh.origins[c])[0], cost) for c, cost in e.front)
+                changes.append((e.walltime, rank, e.cost, ids[key], front))
+    if len(rh.objectives) > 1:
+        _merge_fronts(rh, sorted(changes))
+    else:
+        best = None
+        for walltime, _, cost, trial_id, _ in sorted(changes):
+            if best is None or sum(cost) < sum(best):
+                best = cost
+                rh.add_trajectory(TrajectoryEntry(trial_id, rh.trials[trial_id].config_id, tuple(cost), walltime,
+                                                  _done_by(rh, trial_id)))
     state = RunState(rh, None, max(r.state.walltime_used for r in loaded.values()),
                         sum(r.state.cputime_used for r in loaded.values()), jobs)
     return LoadedRun(state, 0, (run_dir / SCENARIO).read_text())
+
+
+def _done_by(rh: RunHistory, trial_id: int) -> int:
+    """Trials finished when `trial_id` did."""
+    end = rh.trials[trial_id].end_time
+    return sum(1 for r in rh.trials.values() if r.end_time and r.end_time <= end)
+
+
+def _merge_fronts(rh: RunHistory, changes: list) -> None:
+    """Several objectives: the job's front after each rank's change is the Pareto front of every
+    rank's latest front (a configuration on two ranks' fronts counts once, as last seen)."""
+    latest: dict[int, tuple[tuple[int, tuple[float, ...]], ...]] = {}
+    previous: tuple = ()
+    for walltime, rank, _, trial_id, front in changes:
+        latest[rank] = front
+        points = {c: cost for f in latest.values() for c, cost in f}
+        ids = list(points)
+        keep = non_dominated(np.array([points[c] for c in ids])) if ids else np.zeros(0, dtype=bool)
+        merged = tuple(sorted(((c, points[c]) for c, k in zip(ids, keep, strict=True) if k),
+                              key=lambda p: (p[1], p[0])))
+        if merged and merged != previous:
+            previous = merged
+            rh.add_trajectory(TrajectoryEntry(trial_id, merged[0][0], merged[0][1], walltime, _done_by(rh, trial_id),
+                                              merged))

@@ -155,7 +155,9 @@ class SharedRunAdded:
 
 @dataclass(frozen=True)
 class IncumbentChanged:
-    """The incumbent changed: which trial made which configuration the best, and when."""
+    """The incumbent changed: which trial made which configuration the best, and when. With
+    several objectives, `front` is the whole Pareto front after the change, (config, costs)
+    each, and `config`/`cost` its first point."""
 
     op: ClassVar[str] = "incumbent"
     trial: int
@@ -163,15 +165,20 @@ class IncumbentChanged:
     cost: tuple[float, ...]
     walltime: float
     trials: int  # trials finished when it changed (x axis of "cost over trials")
+    front: tuple[tuple[int, tuple[float, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "trial": self.trial, "config": self.config, "cost": list(self.cost),
-                "walltime": self.walltime, "trials": self.trials}
+        out = {"op": self.op, "trial": self.trial, "config": self.config, "cost": list(self.cost),
+               "walltime": self.walltime, "trials": self.trials}
+        if self.front:
+            out["front"] = [[c, list(cost)] for c, cost in self.front]
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> IncumbentChanged:
+        front = tuple((int(c), tuple(float(x) for x in cost)) for c, cost in d.get("front", ()))
         return cls(int(d["trial"]), int(d["config"]), tuple(float(c) for c in d["cost"]), float(d["walltime"]),
-                   int(d.get("trials", int(d["trial"]) + 1)))
+                   int(d.get("trials", int(d["trial"]) + 1)), front)
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,20 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class TrajectoryEntry:
-    """An incumbent change: which trial made which configuration the best, and when."""
+    """An incumbent change: which trial made which configuration the best, and when. With
+    several objectives, `front` is the Pareto front after the change, (config, costs) each."""
 
     trial_id: int
     config_id: int
     cost: tuple[float, ...]
     walltime: float
     trials: int = 0  # trials finished when it changed (x axis of "cost over trials")
+    front: tuple[tuple[int, tuple[float, ...]], ...] = ()
+
+    @property
+    def points(self) -> tuple[tuple[int, tuple[float, ...]], ...]:
+        """Every incumbent after the change: the front, or the one configuration."""
+        return self.front or ((self.config_id, self.cost),)
 
 
 class RunHistory:
@@ -160,3 +167,8 @@ class RunHistory:
     @property
     def incumbent(self) -> TrajectoryEntry | None:
         return self.trajectory[-1] if self.trajectory else None
+
+    @property
+    def front(self) -> tuple[tuple[int, tuple[float, ...]], ...]:
+        """The incumbents now, (config, costs) each: one, or the Pareto front."""
+        return self.trajectory[-1].points if self.trajectory else ()

@@ -98,6 +98,11 @@ def write_snapshot(path: Path, state: RunState, scenario_yaml: str, journal_offs
         j["cost"] = np.array([e.cost for e in rh.trajectory], dtype=np.float64).reshape(-1, n_obj)
         j["walltime"] = np.array([e.walltime for e in rh.trajectory], dtype=np.float64)
         j["trials"] = np.array([e.trials for e in rh.trajectory], dtype=np.int64)
+        # Several objectives: each change's front, flattened (`front_size` points per change).
+        j["front_size"] = np.array([len(e.front) for e in rh.trajectory], dtype=np.int64)
+        j["front_config"] = np.array([c for e in rh.trajectory for c, _ in e.front], dtype=np.int64)
+        j["front_cost"] = np.array([cost for e in rh.trajectory for _, cost in e.front],
+                                   dtype=np.float64).reshape(-1, n_obj)
         s = f.create_group("state")
         s.create_dataset("optimizer", data=json.dumps(state.optimizer_state), dtype=_STR)
         s.create_dataset("jobs", data=json.dumps([job.to_json() for job in state.jobs]), dtype=_STR)
@@ -120,6 +125,14 @@ def write_snapshot(path: Path, state: RunState, scenario_yaml: str, journal_offs
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fronts(sizes: np.ndarray, configs: np.ndarray, costs: np.ndarray
+            ) -> list[tuple[tuple[int, tuple[float, ...]], ...]]:
+    """The flattened fronts of the trajectory, one per change again."""
+    ends = np.cumsum(sizes)
+    return [tuple((int(configs[i]), tuple(float(c) for c in costs[i])) for i in range(end - size, end))
+            for size, end in zip(sizes, ends, strict=True)]
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -164,10 +177,13 @@ def read_snapshot(path: Path) -> Snapshot:
                     int(cols["origin_rank"][i]), json.loads(infos[i]), sources[i], int(origin_trials[i])))
             j = f["trajectory"]
             n_trials = j["trials"][()] if "trials" in j else j["trial_id"][()] + 1
-            for tid, cid, cost, wall, n in zip(j["trial_id"][()], j["config_id"][()], j["cost"][()],
-                                               j["walltime"][()], n_trials, strict=True):
+            sizes = j["front_size"][()] if "front_size" in j else np.zeros(len(n_trials), dtype=np.int64)
+            fronts = _fronts(sizes, j["front_config"][()], j["front_cost"][()]) if "front_size" in j \
+                else [()] * len(sizes)
+            for tid, cid, cost, wall, n, front in zip(j["trial_id"][()], j["config_id"][()], j["cost"][()],
+                                                      j["walltime"][()], n_trials, fronts, strict=True):
                 rh.add_trajectory(TrajectoryEntry(int(tid), int(cid), tuple(float(c) for c in cost), float(wall),
-                                                  int(n)))
+                                                  int(n), front))
             state = RunState(rh, json.loads(f["state/optimizer"].asstr()[()]),
                                 float(f.attrs["walltime_used"]), float(f.attrs.get("cputime_used", 0.0)),
                                 [JobStarted.from_json(j) for j in json.loads(f["state/jobs"].asstr()[()])])

@@ -119,9 +119,10 @@ def _shared(s: RunState, r: SharedRunAdded) -> None:
 
 
 def _incumbent(s: RunState, r: IncumbentChanged) -> None:
-    if not 0 <= r.config < len(s.runhistory.configs) or s.runhistory.lost(r.config):
-        raise JournalFormatError(f"the incumbent is configuration {r.config}, which is not in the run")
-    s.runhistory.add_trajectory(TrajectoryEntry(r.trial, r.config, r.cost, r.walltime, r.trials))
+    for config in [r.config, *(c for c, _ in r.front)]:
+        if not 0 <= config < len(s.runhistory.configs) or s.runhistory.lost(config):
+            raise JournalFormatError(f"the incumbent is configuration {config}, which is not in the run")
+    s.runhistory.add_trajectory(TrajectoryEntry(r.trial, r.config, r.cost, r.walltime, r.trials, r.front))
 
 
 def _checkpoint(s: RunState, r: Checkpointed) -> None:

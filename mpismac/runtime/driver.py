@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import time
 
-from ..optimizer import Optimizer
+from ..optimizer import Incumbent, Optimizer
 from ..runhistory.records import IncumbentChanged, TrialEnded, TrialStarted, model_fitted
 from ..runhistory.shared import SharedRun
 from ..scenario import Scenario
 from ..trial import Status, TrialInfo, TrialValue
 from .jobtime import job_end_time
 from .progress import Progress
-from .result import RunResult
+from .result import FrontPoint, RunResult
 from .session import Session
 
 log = logging.getLogger("mpismac")
@@ -129,9 +129,9 @@ class Driver:
             return "cputime_limit"
         if self.job_end is not None and time.time() >= self.job_end - s.job_end_margin:
             return "job_end_time"  # resumable: the next job carries on
-        inc = self.optimizer.incumbent
-        if s.termination_cost_threshold is not None and inc is not None and all(
-                c <= t for c, t in zip(inc.cost, s.termination_cost_threshold, strict=True)):
+        threshold = s.termination_cost_threshold
+        if threshold is not None and any(all(c <= t for c, t in zip(inc.cost, threshold, strict=True))
+                                         for inc in self.optimizer.incumbents):
             return "termination_cost_threshold"
         return None
 
@@ -164,28 +164,38 @@ class Driver:
     def shared(self, run: SharedRun, source: str) -> None:
         """pSMAC: a finished run from another rank (`source` "rank{R}") or job (a run folder):
         recorded, told to the optimizer, counted in the progress."""
-        previous = self.optimizer.incumbent
+        previous = self.optimizer.incumbents
         self.optimizer.tell_shared(run, source)
         self._trajectory(previous)
         if source.startswith("rank"):
             self.n_shared_from_job += 1
         self._since_checkpoint += 1
 
+    def _best(self, extra: str = "") -> tuple[float | None, str]:
+        """What the progress line shows: the incumbent's cost, or (several objectives) none
+        and the size of the front."""
+        front = self.optimizer.incumbents
+        if len(self.scenario.objectives) == 1:
+            return (front[0].cost[0] if front else None), extra
+        return None, "  ".join(t for t in (f"front {len(front)}", extra) if t)
+
     def _show(self, extra: str = "") -> None:
-        inc = self.optimizer.incumbent
-        self.progress.update(self.n_finished + self.n_shared_from_job, inc.cost[0] if inc else None, extra)
+        self.progress.update(self.n_finished + self.n_shared_from_job, *self._best(extra))
 
     def _tell(self, info: TrialInfo, value: TrialValue) -> None:
-        previous = self.optimizer.incumbent
+        previous = self.optimizer.incumbents
         self.optimizer.tell(info, value)
         self._trajectory(previous)
 
-    def _trajectory(self, previous) -> None:
-        """Write down an incumbent change."""
-        inc = self.optimizer.incumbent
-        if inc is not None and inc != previous:
-            self.recorder.write(IncumbentChanged(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime,
-                                                 self.n_finished))
+    def _trajectory(self, previous: list[Incumbent]) -> None:
+        """Write down a change of the incumbent(s): with several objectives the whole front."""
+        front = self.optimizer.incumbents
+        if not front or front == previous:
+            return
+        inc = front[0]
+        points = tuple((f.config_id, f.cost) for f in front) if len(self.scenario.objectives) > 1 else ()
+        self.recorder.write(IncumbentChanged(inc.trial_id, inc.config_id, inc.cost, self.clock.walltime,
+                                             self.n_finished, points))
 
     def heartbeat(self) -> None:
         """Tell other jobs that this one still writes the run folder (cheap; call often)."""
@@ -208,10 +218,14 @@ class Driver:
         for trial_id in sorted(self._waiting):  # what is still waiting counts for the result
             self._tell(*self._waiting.pop(trial_id))
         self.checkpoint(final=True)
-        inc = self.optimizer.incumbent
-        self.progress.finish(self.n_finished + self.n_shared_from_job, inc.cost[0] if inc else None,
-                             f"stopped by {stopped_by}")
-        log.info("run %s stopped by %s after %d trials; incumbent %s cost %s", self.session.dir, stopped_by,
-                 self.n_finished, inc.config if inc else None, inc.cost if inc else None)
+        front = self.optimizer.incumbents
+        inc = front[0] if front else None
+        self.progress.finish(self.n_finished + self.n_shared_from_job, *self._best(f"stopped by {stopped_by}"))
+        if len(front) > 1:
+            log.info("run %s stopped by %s after %d trials; Pareto front of %d configurations", self.session.dir,
+                     stopped_by, self.n_finished, len(front))
+        else:
+            log.info("run %s stopped by %s after %d trials; incumbent %s cost %s", self.session.dir, stopped_by,
+                     self.n_finished, inc.config if inc else None, inc.cost if inc else None)
         return RunResult(inc.config if inc else None, inc.cost if inc else None, self.session.dir,
-                         self.n_finished, stopped_by)
+                         self.n_finished, stopped_by, tuple(FrontPoint(f.config, f.cost) for f in front))

@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from mpi4py import MPI
 
 from ..errors import ReportedElsewhere, StartCancelled, UserError
 from ..execution import Executor, TrialRequest
+from ..pareto import non_dominated
 from ..runhistory.folder import load_run, parts
 from ..runhistory.records import ExchangeDone
 from ..runhistory.shared import ForeignRuns, SharedRun, own_finished
 from ..scenario import Scenario
-from ..space import configspace_to_json
+from ..space import config_key, configspace_to_json
 from ..target import TargetSpec
 from ..trial import TrialInfo
 from .driver import Driver
@@ -149,12 +151,25 @@ def _other_parts(session: Session, rank: int) -> dict[int, Any]:
 
 
 def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
-    """The same result on every rank: the best incumbent over the ranks, every rank's trials."""
+    """The same result on every rank: the best incumbent over the ranks (several objectives:
+    the Pareto front of every rank's front), every rank's trials."""
     results = from_all(comm, mine)
+    n_finished = sum(r.n_finished for r in results)
+    points = [p for r in results for p in r.front]
+    if points and len(points[0].costs) > 1:
+        costs = np.array([p.costs for p in points])
+        keep = non_dominated(costs)
+        seen: set[str] = set()
+        front = []
+        for i in sorted(np.flatnonzero(keep), key=lambda i: (points[i].costs, config_key(points[i].config))):
+            if config_key(points[i].config) not in seen:  # one rank's view of a configuration
+                seen.add(config_key(points[i].config))
+                front.append(points[i])
+        return RunResult(front[0].config, front[0].costs, mine.path, n_finished, mine.stopped_by, tuple(front))
     found = [(sum(r.costs) / len(r.costs), i) for i, r in enumerate(results) if r.costs]
     best = results[min(found)[1]] if found else None
     return RunResult(best.incumbent if best else None, best.costs if best else None, mine.path,
-                     sum(r.n_finished for r in results), mine.stopped_by)
+                     n_finished, mine.stopped_by, best.front if best else ())
 
 
 class _Loop:

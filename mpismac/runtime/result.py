@@ -12,14 +12,25 @@ STOPPED_EARLY = 3  # a signal or the job's end: resumable
 
 
 @dataclass(frozen=True)
+class FrontPoint:
+    """A configuration on the Pareto front and its (mean) costs, one per objective."""
+
+    config: dict[str, Any]
+    costs: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class RunResult:
-    """The incumbent and where the run lives. `stopped_by` names the limit or signal that ended it."""
+    """The incumbent and where the run lives. `stopped_by` names the limit or signal that ended it.
+    With several objectives, `front` is the result: the Pareto front, in the order of the
+    costs, and `incumbent`/`costs` its first point (the best in the first objective)."""
 
     incumbent: dict[str, Any] | None
     costs: tuple[float, ...] | None  # one per objective
     path: Path
     n_finished: int
     stopped_by: str
+    front: tuple[FrontPoint, ...] = ()  # every incumbent: the one, or the Pareto front
 
     @property
     def cost(self) -> float | tuple[float, ...] | None:

@@ -14,7 +14,7 @@ from ..target import TargetSpec
 from ..trial import TrialInfo, TrialValue
 from .driver import Driver
 from .placement import trial_variables
-from .result import RunResult
+from .result import FrontPoint, RunResult
 from .session import Session
 from .signals import StopSignals
 from .trials import start_executor
@@ -76,4 +76,4 @@ def _not_begun(session: Session, signal_name: str) -> RunResult:
     rh = session.state.runhistory
     inc = rh.incumbent
     return RunResult(dict(rh.configs[inc.config_id]) if inc else None, inc.cost if inc else None, session.dir, 0,
-                     signal_name)
+                     signal_name, tuple(FrontPoint(dict(rh.configs[c]), cost) for c, cost in rh.front))
