@@ -95,8 +95,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         comm.Abort(3)  # interrupted before the run could stop its ranks in order: end them all
         raise
     if comm is None or comm.Get_rank() == 0:
-        cost = "-" if result.costs is None else ", ".join(f"{c:.6g}" for c in result.costs)
-        print(f"incumbent cost {cost}: {result.incumbent}")
+        if len(result.front) > 1:
+            print(f"Pareto front of {len(result.front)} configurations:")
+            for point in result.front:
+                print(f"  cost {', '.join(f'{c:.6g}' for c in point.costs)}: {point.config}")
+        else:
+            cost = "-" if result.costs is None else ", ".join(f"{c:.6g}" for c in result.costs)
+            print(f"incumbent cost {cost}: {result.incumbent}")
         print(f"run folder {result.path} ({result.n_finished} trials, stopped by {result.stopped_by})")
     return result.exit_code
 
@@ -170,8 +175,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.plot:
         from .plot import plot_runs, short_labels
 
+        front = summaries[0].get("front")  # several objectives: the hypervolume's reference, as reported
+        reference = front["reference_point"] if front and front["reference_from"] == "scenario" else None
         plot_runs([(label, run.state.runhistory, run.state.walltime_used)
-                   for label, run in zip(short_labels(args.run_dirs), loaded, strict=True)], args.plot)
+                   for label, run in zip(short_labels(args.run_dirs), loaded, strict=True)], args.plot, reference)
         if not args.json:
             print(f"plot written to {args.plot}")
     return 0

@@ -109,11 +109,11 @@ def write_smac3(state: RunState, scenario_yaml: str, out_dir: Path) -> int:
         "configs": {str(cid + 1): rh.configs[cid] for cid in sorted(used)},
         "config_origins": {str(cid + 1): rh.origins[cid] for cid in range(len(rh.configs))},
     }
-    trajectory = [{"config_ids": [e.config_id + 1], "costs": [e.cost[0] if single else list(e.cost)],
+    trajectory = [{"config_ids": [c + 1 for c, _ in e.points],
+                   "costs": [cost[0] if single else list(cost) for _, cost in e.points],
                    "trial": e.trials, "walltime": e.walltime}
-                  for e in rh.trajectory]
-    inc = rh.incumbent
-    intensifier = {"incumbent_ids": [] if inc is None else [inc.config_id + 1], "rejected_config_ids": [],
+                  for e in rh.trajectory]  # several objectives: the front after each change
+    intensifier = {"incumbent_ids": [c + 1 for c, _ in rh.front], "rejected_config_ids": [],
                    "incumbents_changed": len(rh.trajectory), "trajectory": trajectory, "state": {"queue": []}}
     workers = max((j.ranks for j in state.jobs), default=1)
     optimization = {"used_walltime": state.walltime_used,

@@ -41,7 +41,7 @@ def non_dominated(costs: np.ndarray) -> np.ndarray:
     return keep
 
 
-def hypervolume(points: np.ndarray | Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+def hypervolume(points: np.ndarray | Sequence[Sequence[float]], reference: np.ndarray | Sequence[float]) -> float:
     """Volume dominated by `points` (n x k, minimized) and bounded by `reference`; points not
     strictly better than the reference in every objective add nothing."""
     pts = np.asarray(points, dtype=float).reshape(-1, len(reference))

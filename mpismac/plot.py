@@ -1,11 +1,16 @@
-"""Incumbent cost over trials and over wall time, one curve per run folder (the `plot` extra)."""
+"""Incumbent cost over trials and over wall time, one curve per run folder (the `plot` extra).
+Several objectives: the Pareto front and its hypervolume over trials and over wall time."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from .errors import UserError
+from .pareto import hypervolume
 from .runhistory.runhistory import RunHistory
 
 
@@ -32,8 +37,7 @@ def short_labels(paths: list[str]) -> list[str]:
     return [str(p.relative_to(common)) or str(p) for p in resolved]
 
 
-def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path) -> None:
-    """Write a PNG: for each (label, runhistory, wall time used) the incumbent's cost, by trial and by time."""
+def _pyplot():
     try:
         import matplotlib
 
@@ -41,6 +45,17 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UserError("--plot needs matplotlib: pip install 'mpismac[plot]'") from None
+    return plt
+
+
+def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
+              reference: Sequence[float] | None = None) -> None:
+    """Write a PNG: for each (label, runhistory, wall time used) the incumbent's cost, by trial
+    and by time; with several objectives the front and its hypervolume (`plot_fronts`)."""
+    if runs and len(runs[0][1].objectives) > 1:
+        plot_fronts(runs, path, reference)
+        return
+    plt = _pyplot()
     fig, (ax_trials, ax_wall) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     positive, drawn = True, False
     for label, rh, wall in runs:
@@ -61,3 +76,83 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path) -> None:
     ax_trials.legend(fontsize="small")
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _hypervolume_steps(rh: RunHistory, reference: np.ndarray, total_trials: int,
+                       total_wall: float) -> tuple[list, list, list]:
+    """Step curves (x by trials, x by wall time, y) of the front's hypervolume, to the run's end."""
+    by_trial, by_wall, volume = [], [], []
+    for e in rh.trajectory:
+        by_trial.append(e.trials)
+        by_wall.append(e.walltime)
+        volume.append(hypervolume([cost for _, cost in e.points], reference))
+    if volume:
+        by_trial.append(max(total_trials, by_trial[-1]))
+        by_wall.append(max(total_wall, by_wall[-1]))
+        volume.append(volume[-1])
+    return by_trial, by_wall, volume
+
+
+def common_reference(runs: list[tuple[str, RunHistory, float]]) -> np.ndarray:
+    """The worst finite cost of each objective over every run's finished trials."""
+    k = len(runs[0][1].objectives)
+    costs = np.array([r.cost for _, rh, _ in runs for r in rh.finished() if r.cost], dtype=float).reshape(-1, k)
+    costs = np.where(np.isfinite(costs), costs, np.nan)
+    worst = np.nanmax(costs, axis=0) if len(costs) else np.ones(k)
+    return np.where(np.isnan(worst), 1.0, worst)
+
+
+def plot_fronts(runs: list[tuple[str, RunHistory, float]], path: Path, reference: Sequence[float] | None) -> None:
+    """Write a PNG: each run's Pareto front over every pair of objectives (the front as a step
+    line, every finished trial faded behind it), and its hypervolume (against `reference`, or
+    the worst finished costs) by trial and by time."""
+    plt = _pyplot()
+    objectives = runs[0][1].objectives
+    pairs = [(i, j) for i in range(len(objectives)) for j in range(i + 1, len(objectives))]
+    ref = np.asarray(reference, dtype=float) if reference is not None else common_reference(runs)
+    n_panels = len(pairs) + 2
+    cols = min(n_panels, 3)
+    rows = -(-n_panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.0 * rows), constrained_layout=True, squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n_panels:]:
+        ax.set_visible(False)
+    ax_trials, ax_wall = flat[len(pairs)], flat[len(pairs) + 1]
+    for n, (label, rh, wall) in enumerate(runs):
+        color = f"C{n % 10}"
+        seen = np.array([r.cost for r in rh.finished() if r.cost and not r.shared], dtype=float)
+        front = np.array(sorted(cost for _, cost in rh.front), dtype=float)
+        for ax, (i, j) in zip(flat, pairs, strict=False):
+            if len(seen):
+                ax.scatter(seen[:, i], seen[:, j], s=9, color=color, alpha=0.18, linewidths=0)
+            if len(front):
+                shown = front[np.argsort(front[:, i])]
+                if len(objectives) == 2:
+                    ax.step(shown[:, i], shown[:, j], where="post", color=color, linewidth=1.6)
+                ax.scatter(shown[:, i], shown[:, j], s=22, color=color, label=f"{label} ({len(front)} on the front)")
+        x_trials, x_wall, volume = _hypervolume_steps(rh, ref, len(rh.trials), wall)
+        if volume:
+            ax_trials.step(x_trials, volume, where="post", color=color, linewidth=1.8, label=label)
+            ax_wall.step(x_wall, volume, where="post", color=color, linewidth=1.8)
+    for ax, (i, j) in zip(flat, pairs, strict=False):
+        ax.set_xlabel(objectives[i])
+        ax.set_ylabel(objectives[j])
+        ax.grid(True, alpha=0.3)
+        _clip_to(ax, ref[i], ref[j])
+    flat[0].legend(fontsize="small")
+    reference_text = ", ".join(f"{v:.3g}" for v in ref)
+    for ax, xlabel in ((ax_trials, "trials"), (ax_wall, "wall time [s]")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"hypervolume (reference {reference_text})")
+        ax.grid(True, alpha=0.3)
+    ax_wall.set_xlim(left=0)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _clip_to(ax, x_max: float, y_max: float) -> None:
+    """Show the region the hypervolume counts (up to the reference point), and what is left of it."""
+    x_lo, _ = ax.get_xlim()
+    y_lo, _ = ax.get_ylim()
+    ax.set_xlim(x_lo, x_max + 0.02 * abs(x_max - x_lo))
+    ax.set_ylim(y_lo, y_max + 0.02 * abs(y_max - y_lo))

@@ -8,9 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import yamlio
+from .pareto import hypervolume
 from .runhistory.folder import LOCK, LoadedRun
 from .runhistory.merge import load_any
+from .runhistory.runhistory import RunHistory
 
 
 def summarize(run_dir: Path, loaded: LoadedRun | None = None) -> dict[str, Any]:
@@ -40,12 +44,37 @@ def summarize(run_dir: Path, loaded: LoadedRun | None = None) -> dict[str, Any]:
             "config_id": inc.config_id, "config": rh.configs[inc.config_id], "cost": list(inc.cost),
             "trial_id": inc.trial_id, "walltime": inc.walltime,
         },
+        "front": _front(rh, scenario),
         "trajectory_length": len(rh.trajectory),
         "walltime_used": state.walltime_used,
         "workers": _workers(rh, state.walltime_used),
         "jobs": len(state.jobs),
         "running_job": lock,
     }
+
+
+def reference_point(rh: RunHistory, scenario: dict[str, Any]) -> tuple[list[float], str] | None:
+    """The hypervolume's reference point: the scenario's `reference_point`, else the worst finite
+    cost of each objective over the finished trials (said which)."""
+    if scenario.get("reference_point"):
+        return [float(v) for v in scenario["reference_point"]], "scenario"
+    costs = np.array([r.cost for r in rh.finished() if r.cost and not r.shared], dtype=float).reshape(
+        -1, len(rh.objectives))
+    costs = np.where(np.isfinite(costs), costs, np.nan)
+    if not len(costs) or np.isnan(costs).all(axis=0).any():
+        return None
+    return [float(v) for v in np.nanmax(costs, axis=0)], "worst finished cost"
+
+
+def _front(rh: RunHistory, scenario: dict[str, Any]) -> dict[str, Any] | None:
+    """Several objectives: the Pareto front (raced incumbents) and its hypervolume."""
+    if len(rh.objectives) == 1:
+        return None
+    points = [{"config_id": c, "config": rh.configs[c], "cost": list(cost)} for c, cost in rh.front]
+    ref = reference_point(rh, scenario)
+    costs = [cost for _, cost in rh.front]
+    return {"points": points, "hypervolume": None if ref is None else hypervolume(costs, ref[0]),
+            "reference_point": None if ref is None else ref[0], "reference_from": None if ref is None else ref[1]}
 
 
 def _workers(rh, walltime_used: float) -> dict[str, dict[str, float]]:
@@ -66,7 +95,10 @@ def format_text(s: dict[str, Any]) -> str:
              f"trials     {s['trials']} of {s['n_trials']}  ("
              + ", ".join(f"{k.lower()} {v}" for k, v in s["status"].items() if v) + ")"]
     inc = s["incumbent"]
-    if inc is None:
+    front = s.get("front")
+    if front is not None and inc is not None:
+        lines.extend(_front_lines(s["objectives"], front))
+    elif inc is None:
         lines.append("incumbent  none yet (no successful trial)")
     else:
         cost = ", ".join(f"{o}={c:.6g}" for o, c in zip(s["objectives"], inc["cost"], strict=True))
@@ -88,3 +120,19 @@ def format_text(s: dict[str, Any]) -> str:
         lines.append(f"running    job {job.get('job_id')} on {job.get('host')} (pid {job.get('pid')}), "
                      f"heartbeat {job['heartbeat_age_s']:.0f} s ago")
     return "\n".join(line for line in lines if line)
+
+
+def _front_lines(objectives: list[str], front: dict[str, Any]) -> list[str]:
+    """The front as a table: one row per configuration, its costs, then its values."""
+    hv = front["hypervolume"]
+    ref = front["reference_point"]
+    lines = [f"front      {len(front['points'])} configuration(s), Pareto optimal over {', '.join(objectives)}"
+             + ("" if hv is None else f"; hypervolume {hv:.6g} (reference "
+                f"[{', '.join(f'{v:.6g}' for v in ref)}], {front['reference_from']})")]
+    width = max(12, *(len(o) for o in objectives))
+    lines.append("    config  " + "  ".join(f"{o:>{width}}" for o in objectives) + "  values")
+    for p in front["points"]:
+        values = ", ".join(f"{k}={v}" for k, v in p["config"].items())
+        lines.append(f"    {p['config_id']:>6}  " + "  ".join(f"{c:>{width}.6g}" for c in p["cost"])
+                     + f"  {values if len(values) <= 100 else values[:97] + '...'}")
+    return lines

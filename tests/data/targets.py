@@ -146,3 +146,20 @@ def scribbles_on_fds(config):
 
 def minus_inf(config):
     return -math.inf
+
+
+def two_objectives(config):
+    """Distances to two points of the branin space: the Pareto front is the segment between them."""
+    x, y = config["x"], config["y"]
+    return {"near": (x - 2.0) ** 2 + (y - 5.0) ** 2, "far": (x + 3.0) ** 2 + (y - 10.0) ** 2}
+
+
+def two_objectives_jittery(config):
+    """`two_objectives` after a truly random sleep (not from the run's seed)."""
+    time.sleep(int.from_bytes(os.urandom(2), "little") / 65535 * 0.1)
+    return two_objectives(config)
+
+
+def two_objectives_slow(config):
+    time.sleep(0.25)
+    return two_objectives(config)
