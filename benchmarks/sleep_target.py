@@ -34,3 +34,20 @@ def drifting(config, seed: int = 0) -> float:
 
     time.sleep(0.2 + 1.8 * int.from_bytes(os.urandom(4), "little") / 2**32)
     return PROBLEMS[os.environ["PROBLEM"]][1](config)
+
+
+def zdt1_sleep(config, seed: int = 0) -> list[float]:
+    """ZDT1 over x0..x{n-1} after sleeping SLEEP_S seconds (two objectives)."""
+    time.sleep(float(os.environ.get("SLEEP_S", "0.5")))
+    x = [config[f"x{i}"] for i in range(len(config))]
+    g = 1 + 9 * sum(x[1:]) / (len(x) - 1)
+    return [x[0], g * (1 - math.sqrt(x[0] / g))]
+
+
+def dtlz2_sleep(config, seed: int = 0) -> list[float]:
+    """DTLZ2 with three objectives over x0..x{n-1} after sleeping SLEEP_S seconds."""
+    time.sleep(float(os.environ.get("SLEEP_S", "0.5")))
+    x = [config[f"x{i}"] for i in range(len(config))]
+    g = sum((v - 0.5) ** 2 for v in x[2:])
+    a, b = x[0] * math.pi / 2, x[1] * math.pi / 2
+    return [(1 + g) * math.cos(a) * math.cos(b), (1 + g) * math.cos(a) * math.sin(b), (1 + g) * math.sin(a)]
