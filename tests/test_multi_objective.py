@@ -116,7 +116,7 @@ def _hypervolume_after(seed: int, batch: int) -> float:
 
 
 @pytest.mark.fast
-@pytest.mark.parametrize("batch, floor", [(1, 1900), (4, 1850)])
+@pytest.mark.parametrize("batch, floor", [(1, 1900), (4, 1800)])
 def test_proposals_spread_along_the_front_also_when_asked_in_batches(batch, floor):
     """Each proposal minimizes its own random scalarization, so the points run cover the front;
     the mean of the scaled objectives (before) reached at most 1697 serially, 1762 in batches."""
