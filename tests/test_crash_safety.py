@@ -14,18 +14,19 @@ pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to
 # Mostly aimed at writes; a few at random moments and at a worker (the launcher then ends the job).
 PLANS = ("append:rank0", "snapshot:all", "append:all", "snapshot:rank0", "random:worker",
          "append:rank0", "snapshot:rank0", "append:all", "snapshot:all", "random:all")
+KILLS, N_TRIALS = 20, 500  # the suite's share; benchmarks/README.md has the longer campaign
 
 
 def test_sigkill_inside_writes_loses_nothing_and_the_run_completes(tmp_path):
-    kills, result = campaign(tmp_path, kills=30, n_trials=700, seed=7, plans=PLANS)
+    kills, result = campaign(tmp_path, kills=KILLS, n_trials=N_TRIALS, seed=7, plans=PLANS)
     s = summary(kills)
     figure(f"kill test, mpiexec -n 4: {s['kills']} SIGKILLs, {s['inside_append']} inside a journal append, "
            f"{s['inside_snapshot']} inside a snapshot swap; folders that failed to open {s['failed_to_open']}, "
            f"trials lost {s['trials_lost']}; final run {result['finished']} trials")
-    assert s["kills"] == 30, "the run completed before the kills were spent: raise n_trials"
-    assert s["inside_write"] >= 20 and s["inside_append"] >= 5 and s["inside_snapshot"] >= 5, s
+    assert s["kills"] == KILLS, "the run completed before the kills were spent: raise n_trials"
+    assert s["inside_write"] >= 14 and s["inside_append"] >= 4 and s["inside_snapshot"] >= 4, s
     assert s["failed_to_open"] == 0 and s["trials_lost"] == 0 and s["processes_left"] == 0, s
     assert result["final_exit"] == 0, result["final_stderr"]
-    assert result["ids"] and result["finished"] == result["unique_ended"] == 700, result
-    assert result["ended_records"] == 700, "a trial ended twice: a durable result was run again"
+    assert result["ids"] and result["finished"] == result["unique_ended"] == N_TRIALS, result
+    assert result["ended_records"] == N_TRIALS, "a trial ended twice: a durable result was run again"
     assert result["lost_at_end"] == []

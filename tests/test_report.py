@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mpismac.cli import main
 from mpismac.runhistory.folder import load_run
 
 from .conftest import DATA, REPO, run_cli
@@ -139,28 +140,36 @@ def test_report_on_a_journal_off_the_space(run_dir, tmp_path, values, why):
         assert why in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
-def test_export_output_that_cannot_be_written_or_exists(run_dir, tmp_path):
-    """Each a one-line error with exit status 2; an existing output is overwritten only with --force."""
+def test_export_output_that_cannot_be_written_or_exists(run_dir, tmp_path, capsys):
+    """Each a one-line error with exit status 2; an existing output is overwritten only with --force.
+    (The command line's `main` in this process, but for the first case: a real process.)"""
     existing = tmp_path / "existing.txt"
     existing.write_text("keep me\n")
     folder = tmp_path / "folder"
     folder.mkdir()
-    cases = [(("csv", tmp_path / "nodir" / "x.csv"), "does not exist"),
-             (("csv", folder), "is a folder; --format csv writes one file"),
+
+    def export(*args: str) -> tuple[int, str]:
+        code = main(["export", str(run_dir), *args])
+        return code, capsys.readouterr().err
+
+    proc = run_cli("export", str(run_dir), "--format", "csv", "-o", str(tmp_path / "nodir" / "x.csv"))
+    assert proc.returncode == 2 and proc.stderr == f"mpismac: error: {tmp_path / 'nodir' / 'x.csv'}: the folder " \
+        f"{tmp_path / 'nodir'} does not exist\n", proc.stderr
+    cases = [(("csv", folder), "is a folder; --format csv writes one file"),
              (("csv", existing), "exists; use --force to overwrite it"),
              (("csv", Path("/proc/x.csv")), "cannot write the CSV file"),
              (("smac3", existing), "is a file; --format smac3 writes a folder"),
              (("smac3", Path("/proc/nope")), "cannot write the SMAC3 run folder")]
     for (fmt, out), why in cases:
-        proc = run_cli("export", str(run_dir), "--format", fmt, "-o", str(out))
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert proc.stderr.startswith(f"mpismac: error: {out}: ") and why in proc.stderr, proc.stderr
-        assert len(proc.stderr.splitlines()) == 1
+        code, err = export("--format", fmt, "-o", str(out))
+        assert code == 2 and "Traceback" not in err, err
+        assert err.startswith(f"mpismac: error: {out}: ") and why in err, err
+        assert len(err.splitlines()) == 1
     assert existing.read_text() == "keep me\n"
-    forced = run_cli("export", str(run_dir), "--format", "csv", "-o", str(existing), "--force")
-    assert forced.returncode == 0 and existing.read_text().startswith("trial_id,")
+    assert export("--format", "csv", "-o", str(existing), "--force")[0] == 0
+    assert existing.read_text().startswith("trial_id,")
     smac3 = tmp_path / "smac3"
-    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3)).returncode == 0
-    again = run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3))
-    assert again.returncode == 2 and "holds runhistory.json" in again.stderr and "--force" in again.stderr
-    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(smac3), "--force").returncode == 0
+    assert export("--format", "smac3", "-o", str(smac3))[0] == 0
+    code, err = export("--format", "smac3", "-o", str(smac3))
+    assert code == 2 and "holds runhistory.json" in err and "--force" in err
+    assert export("--format", "smac3", "-o", str(smac3), "--force")[0] == 0
