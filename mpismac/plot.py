@@ -13,6 +13,8 @@ from .errors import UserError
 from .pareto import hypervolume
 from .runhistory.runhistory import RunHistory
 
+MAX_STEPS = 300  # hypervolumes computed per run for the curve over time
+
 
 def _steps(rh: RunHistory, total_trials: int, total_wall: float) -> tuple[list, list, list]:
     """Step curves (x by trials, x by wall time, y) of the first objective, extended to the run's end."""
@@ -80,9 +82,13 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
 
 def _hypervolume_steps(rh: RunHistory, reference: np.ndarray, total_trials: int,
                        total_wall: float) -> tuple[list, list, list]:
-    """Step curves (x by trials, x by wall time, y) of the front's hypervolume, to the run's end."""
+    """Step curves (x by trials, x by wall time, y) of the front's hypervolume, to the run's end;
+    at most MAX_STEPS changes (evenly spaced, and the last) are evaluated."""
     by_trial, by_wall, volume = [], [], []
-    for e in rh.trajectory:
+    changes = rh.trajectory
+    if len(changes) > MAX_STEPS:
+        changes = changes[:: -(-len(changes) // MAX_STEPS)] + changes[-1:]
+    for e in changes:
         by_trial.append(e.trials)
         by_wall.append(e.walltime)
         volume.append(hypervolume([cost for _, cost in e.points], reference))
