@@ -376,9 +376,9 @@ def main() -> None:
     if not args.table:
         out.parent.mkdir(parents=True, exist_ok=True)
         done = load_cache(out)
-        for tool in tools:
-            for problem in problems:
-                for seed in range(args.seeds):
+        for tool in tools:  # seeds outermost: a run cut short still covers every problem
+            for seed in range(args.seeds):
+                for problem in problems:
                     if (tool, problem, seed, args.trials) in done and not args.fresh:
                         continue
                     t0 = time.perf_counter()
