@@ -260,8 +260,8 @@ def _mpismac_version() -> str:
 
     where = Path(mpismac.__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", str(where), "log", "-1", "--format=%h", "--", "mpismac"],
+                                capture_output=True, text=True, check=True).stdout.strip()  # its last change
         dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--", "mpismac"],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
