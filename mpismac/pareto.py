@@ -9,9 +9,12 @@ three or four objectives, which is what a run's front is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+K = TypeVar("K", bound=Hashable)
 
 
 def dominates(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> bool:
@@ -39,6 +42,17 @@ def non_dominated(costs: np.ndarray) -> np.ndarray:
         dominated = np.all(costs[i] <= costs, axis=1) & np.any(costs[i] < costs, axis=1)
         keep &= ~dominated
     return keep
+
+
+def merged_front(points: Sequence[tuple[K, Sequence[float]]]) -> list[tuple[K, tuple[float, ...]]]:
+    """The Pareto front of several fronts' (key, costs) points, a key once (its last costs), in
+    the order of the costs."""
+    last = {key: tuple(float(c) for c in costs) for key, costs in points}
+    keys = list(last)
+    if not keys:
+        return []
+    keep = non_dominated(np.array([last[k] for k in keys]))
+    return sorted(((k, last[k]) for k, kept in zip(keys, keep, strict=True) if kept), key=lambda p: p[1])
 
 
 def hypervolume(points: np.ndarray | Sequence[Sequence[float]], reference: np.ndarray | Sequence[float]) -> float:

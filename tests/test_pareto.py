@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mpismac.pareto import dominates, hypervolume, non_dominated
+from mpismac.pareto import dominates, hypervolume, merged_front, non_dominated
 
 pytestmark = pytest.mark.fast
 
@@ -40,3 +40,10 @@ def test_hypervolume_of_a_sphere_front_approaches_the_known_volume():
     x = np.abs(np.random.default_rng(0).normal(size=(2000, 3)))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     assert hypervolume(x, [1.1] * 3) == pytest.approx(1.1**3 - math.pi / 6, rel=0.03)
+
+
+def test_fronts_merge_into_one_with_each_key_once_at_its_last_costs():
+    ranks = [("a", (1.0, 3.0)), ("b", (2.0, 2.0)), ("c", (3.0, 3.0)),  # c: dominated by b
+             ("a", (0.5, 3.0)), ("d", (3.0, 0.5)), ("e", (2.0, 2.0))]  # a again; e equals b
+    assert merged_front(ranks) == [("a", (0.5, 3.0)), ("b", (2.0, 2.0)), ("d", (3.0, 0.5))]
+    assert merged_front([]) == []

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from ..pareto import non_dominated
+from ..pareto import merged_front
 from ..trial import Status
 from .folder import SCENARIO, LoadedRun, load_run, parts
 from .runhistory import RunHistory, TrajectoryEntry
@@ -76,11 +74,7 @@ def _merge_fronts(rh: RunHistory, changes: list) -> None:
     previous: tuple = ()
     for walltime, rank, _, trial_id, front in changes:
         latest[rank] = front
-        points = {c: cost for f in latest.values() for c, cost in f}
-        ids = list(points)
-        keep = non_dominated(np.array([points[c] for c in ids])) if ids else np.zeros(0, dtype=bool)
-        merged = tuple(sorted(((c, points[c]) for c, k in zip(ids, keep, strict=True) if k),
-                              key=lambda p: (p[1], p[0])))
+        merged = tuple(merged_front([p for f in latest.values() for p in f]))
         if merged and merged != previous:
             previous = merged
             rh.add_trajectory(TrajectoryEntry(trial_id, merged[0][0], merged[0][1], walltime, _done_by(rh, trial_id),

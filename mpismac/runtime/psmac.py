@@ -19,12 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from mpi4py import MPI
 
 from ..errors import ReportedElsewhere, StartCancelled, UserError
 from ..execution import Executor, TrialRequest
-from ..pareto import non_dominated
+from ..pareto import merged_front
 from ..runhistory.folder import load_run, parts
 from ..runhistory.records import ExchangeDone
 from ..runhistory.shared import ForeignRuns, SharedRun, own_finished
@@ -155,16 +154,9 @@ def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
     the Pareto front of every rank's front), every rank's trials."""
     results = from_all(comm, mine)
     n_finished = sum(r.n_finished for r in results)
-    points = [p for r in results for p in r.front]
-    if points and len(points[0].costs) > 1:
-        costs = np.array([p.costs for p in points])
-        keep = non_dominated(costs)
-        seen: set[str] = set()
-        front = []
-        for i in sorted(np.flatnonzero(keep), key=lambda i: (points[i].costs, config_key(points[i].config))):
-            if config_key(points[i].config) not in seen:  # one rank's view of a configuration
-                seen.add(config_key(points[i].config))
-                front.append(points[i])
+    points = {config_key(p.config): p for r in results for p in r.front}
+    if points and len(next(iter(points.values())).costs) > 1:
+        front = [points[key] for key, _ in merged_front([(k, p.costs) for k, p in points.items()])]
         return RunResult(front[0].config, front[0].costs, mine.path, n_finished, mine.stopped_by, tuple(front))
     found = [(sum(r.costs) / len(r.costs), i) for i, r in enumerate(results) if r.costs]
     best = results[min(found)[1]] if found else None
