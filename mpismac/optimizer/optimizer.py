@@ -382,6 +382,7 @@ class Optimizer:
 
     @property
     def pending(self) -> list[TrialInfo]:
+        """The trials asked and not told yet."""
         return list(self._pending.values())
 
     @property

@@ -41,4 +41,6 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        """The command line's exit status for this run: 0 finished (a limit was reached), 3 stopped
+        early (a signal or the job's end: resumable)."""
         return FINISHED.get(self.stopped_by, STOPPED_EARLY)
