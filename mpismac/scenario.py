@@ -70,6 +70,8 @@ class Scenario:
     trial_memory_limit: float | None = None
     trial_threads: int = 1
     use_default_config: bool = False
+    initial_design_size: int | None = None  # None: 2 per hyperparameter + 2, at most a quarter of n_trials
+    max_config_calls: int | None = None  # at most this many (instance, seed) pairs per configuration
     seed: int = 0
     instances: tuple[str, ...] | None = None
     instance_features: dict[str, tuple[float, ...]] | None = None
@@ -390,6 +392,8 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("trial_memory_limit", optional(_number, positive=True))
     check("trial_threads", _number, integer=True, positive=True)
     check("use_default_config", _bool)
+    check("initial_design_size", optional(_number, integer=True, positive=True))
+    check("max_config_calls", optional(_number, integer=True, positive=True))
     check("seed", _number, integer=True, minimum=0)
     check("instances", _instances)
     check("instance_features", _features, clean.get("instances"))

@@ -34,6 +34,22 @@ def test_ask_with_pending_and_tell_out_of_order(space):
     assert opt.incumbent.config_id == best.config_id
 
 
+def test_initial_design_size_and_max_config_calls_are_kept(space):
+    """SMAC3's get_initial_design(n_configs=...) and get_intensifier(max_config_calls=...)."""
+    opt = Optimizer(Scenario(configspace=space, n_trials=40, initial_design_size=3, max_config_calls=2))
+    origins = {}  # configuration: its origin, in the order configurations came
+    for _ in range(12):
+        info = opt.ask()
+        origins.setdefault(info.config_id, info.origin)
+        opt.tell(info, info.config["x"] ** 2)
+    origins_in_order = list(origins.values())
+    assert origins_in_order[:3] == ["sobol"] * 3 and "sobol" not in origins_in_order[3:], origins
+    per_config = {}
+    for r in opt.runhistory.trials.values():
+        per_config[r.config_id] = per_config.get(r.config_id, 0) + 1
+    assert max(per_config.values()) == 2, per_config  # noisy: 3 seeds, but no more than 2 calls
+
+
 def test_tell_takes_each_asked_trial_once_with_one_cost_per_objective(space):
     """What the plain ask/tell API refuses or corrects (each silently broke a run before)."""
     from mpismac import TrialInfo

@@ -24,6 +24,8 @@ n_trials: 5
 
 BROKEN = [
     ("n_trials: -3", "n_trials", "positive"),
+    ("initial_design_size: 0", "initial_design_size", "positive"),
+    ("max_config_calls: 1.5", "max_config_calls", "integer"),
     ("n_trial: 10", "n_trial", "did you mean 'n_trials'"),
     ("n_workers: 8", "n_workers", "mpiexec -n"),
     ("facade: multi_fidelity", "facade", "not built yet"),

@@ -20,10 +20,12 @@ from ..space import config_values
 from .streams import derived_int, generator
 
 
-def initial_design_size(n_hyperparameters: int, n_trials: int) -> int:
-    """2 per hyperparameter plus 2, at most a quarter of the budget, at least 2. (SMAC3 uses 10
-    per hyperparameter; fewer leaves more of a 100-trial budget to the model, which measured
-    better in benchmarks/quality.py.)"""
+def initial_design_size(n_hyperparameters: int, n_trials: int, given: int | None = None) -> int:
+    """The scenario's `initial_design_size` when `given`, else 2 per hyperparameter plus 2, at most
+    a quarter of the budget, at least 2. (SMAC3 uses 10 per hyperparameter; fewer leaves more of
+    a 100-trial budget to the model, which measured better in benchmarks/quality.py.)"""
+    if given is not None:
+        return given
     return max(2, min(2 * n_hyperparameters + 2, n_trials // 4))
 
 

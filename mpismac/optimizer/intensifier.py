@@ -41,7 +41,7 @@ def make_pairs(scenario: Scenario, seed: int | None = None) -> list[tuple[str | 
         order = generator(seed, "instance-order", s).permutation(len(instances))
         trial_seed = derived_int(seed, "trial-seed", s)
         pairs.extend((instances[i], trial_seed) for i in order)
-    return pairs
+    return pairs[: scenario.max_config_calls]
 
 
 class Intensifier:

@@ -109,7 +109,7 @@ class ModelBO:
         self.one_hot = one_hot
         self.local_every = local_every
         self.seed = scenario.seed
-        n_init = initial_design_size(self.space.dim, scenario.n_trials)
+        n_init = initial_design_size(self.space.dim, scenario.n_trials, scenario.initial_design_size)
         self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
         self.forest: Surrogate = surrogate or Forest()

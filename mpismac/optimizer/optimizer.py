@@ -86,7 +86,7 @@ class RandomSearch:
     def __init__(self, scenario: Scenario):
         self._cs = copy.deepcopy(scenario.configspace)
         self._seed = scenario.seed
-        n_init = initial_design_size(len(self._cs), scenario.n_trials)
+        n_init = initial_design_size(len(self._cs), scenario.n_trials, scenario.initial_design_size)
         self._initial = initial_design(self._cs, n_init, scenario.seed, scenario.use_default_config)
         self._default_first = scenario.use_default_config
 
