@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import ReportedElsewhere, UserError
+from .world import launched_ranks, world
 
 COMMANDS = ("run", "validate", "report", "export")
 log = logging.getLogger("mpismac")
@@ -46,43 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _launched_ranks() -> int:
-    """How many ranks the MPI launcher started, from its environment (mpi4py is not imported)."""
-    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 1
-
-
-def _step_tasks() -> int:
-    """Tasks in this SLURM job step (srun), 1 outside one. A batch script's own step counts 1."""
-    value = os.environ.get("SLURM_STEP_NUM_TASKS", "")
-    return int(value) if value.isdigit() else 1
-
-
-def _world():
-    """COMM_WORLD when the launcher started several ranks, else None (a serial run, no MPI import).
-    A SLURM step of several tasks in which MPI sees one rank each (srun with the wrong --mpi for
-    this MPI library) would start that many separate runs: refused with a clear message."""
-    tasks = _step_tasks()
-    if _launched_ranks() <= 1 and tasks <= 1:
-        return None
-    from mpi4py import MPI
-
-    if MPI.COMM_WORLD.Get_size() == 1 and tasks > 1:
-        if os.environ.get("SLURM_PROCID", "0") != "0":
-            raise ReportedElsewhere("reported by task 0")
-        raise UserError(f"this SLURM step has {tasks} tasks (SLURM_STEP_NUM_TASKS={tasks}) but MPI sees one rank in "
-                        f"each: srun and the MPI library do not use the same PMI, so {tasks} separate runs would "
-                        "start. With MPICH from PyPI use `srun --mpi=pmi2` or `mpiexec -n $SLURM_NTASKS`; with "
-                        "Open MPI `srun --mpi=pmix` or `mpirun` (see docs/hpc.md)")
-    return MPI.COMM_WORLD
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from .api import optimize
 
-    comm = _world()  # under mpiexec/srun: master-worker over COMM_WORLD
+    comm = world()  # under mpiexec/srun: master-worker over COMM_WORLD
     if comm is not None and comm.Get_rank() != 0:  # rank 0 speaks; every rank has its logs/rank{R}.log
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
@@ -108,7 +76,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _load_everywhere(args: argparse.Namespace, comm):
     """Read the scenario; under MPI, rank 0's verdict is every rank's, and only rank 0 speaks."""
-    from .errors import ReportedElsewhere
     from .scenario import Scenario
 
     scenario, error = None, None
@@ -194,7 +161,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if _launched_ranks() > 1:
+    if launched_ranks() > 1:
         from .runtime.signals import record_early_signals
 
         record_early_signals()

@@ -255,6 +255,8 @@ def function_spec(fn: Callable[..., Any]) -> tuple[TargetSpec | None, str]:
         return None, f"{fn!r} has no importable name"
     if "<lambda>" in qualname or "<locals>" in qualname:
         return None, f"'{qualname}' is a lambda or a closure, which cannot be imported by name"
+    if inspect.ismethod(fn) and not inspect.isclass(fn.__self__):
+        return None, f"'{qualname}' is a method bound to an object, which a trial process cannot rebuild"
     module = sys.modules.get(module_name)
     path = getattr(module, "__file__", None)
     if module_name == "__main__":

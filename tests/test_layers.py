@@ -18,10 +18,11 @@ MAY_IMPORT = {  # part -> the mpismac parts it may import (besides itself)
     "optimizer": BOTTOM | {"runhistory"},
     "runtime": BOTTOM | {"runhistory", "execution", "optimizer"},
     "readers": BOTTOM | {"runhistory"},  # report, export, plot
-    "top": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers"},  # cli, api, __init__
+    "top": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers"},  # cli, api, world, __init__
+    "smac": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers", "top"},  # SMAC3's API over all
 }
 MPI_MODULES = {"runtime/mpi.py", "runtime/mpi_transport.py", "runtime/psmac.py", "runtime/exchange.py", "cli.py",
-               "api.py"}  # the last two only when launched under MPI
+               "api.py", "world.py"}  # the last three only when launched under MPI
 
 pytestmark = pytest.mark.fast
 
