@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec next to
 # Mostly aimed at writes; a few at random moments and at a worker (the launcher then ends the job).
 PLANS = ("append:rank0", "snapshot:all", "append:all", "snapshot:rank0", "random:worker",
          "append:rank0", "snapshot:rank0", "append:all", "snapshot:all", "random:all")
-KILLS, N_TRIALS = 20, 500  # the suite's share; benchmarks/README.md has the longer campaign
+KILLS, N_TRIALS = 12, 300  # the suite's share (every plan, the write plans twice or more); benchmarks/README.md
+# has the 120-kill campaign
 
 
 def test_sigkill_inside_writes_loses_nothing_and_the_run_completes(tmp_path):
@@ -24,7 +25,7 @@ def test_sigkill_inside_writes_loses_nothing_and_the_run_completes(tmp_path):
            f"{s['inside_snapshot']} inside a snapshot swap; folders that failed to open {s['failed_to_open']}, "
            f"trials lost {s['trials_lost']}; final run {result['finished']} trials")
     assert s["kills"] == KILLS, "the run completed before the kills were spent: raise n_trials"
-    assert s["inside_write"] >= 14 and s["inside_append"] >= 4 and s["inside_snapshot"] >= 4, s
+    assert s["inside_write"] >= 8 and s["inside_append"] >= 3 and s["inside_snapshot"] >= 3, s  # 10 aimed at writes
     assert s["failed_to_open"] == 0 and s["trials_lost"] == 0 and s["processes_left"] == 0, s
     assert result["final_exit"] == 0, result["final_stderr"]
     assert result["ids"] and result["finished"] == result["unique_ended"] == N_TRIALS, result
