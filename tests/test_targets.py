@@ -81,6 +81,19 @@ def test_which_callables_run_in_a_trial_process():
     assert spec == TargetSpec("function", function="normalize_result", module="mpismac.target")
     assert function_spec(lambda c: 0.0)[0] is None
     assert "closure" in function_spec(_make_closure())[1]
+    # SMAC3's examples pass `model.train`: the object cannot be rebuilt in a trial process (importing
+    # `Model.train` by name would call it with the configuration as `self`); a classmethod can be
+    assert "bound to an object" in function_spec(_Model().train)[1]
+    assert function_spec(_Model.make)[0] == TargetSpec("function", function="_Model.make", module=__name__)
+
+
+class _Model:
+    def train(self, config):
+        return 0.0
+
+    @classmethod
+    def make(cls, config):
+        return 0.0
 
 
 def _make_closure():

@@ -42,7 +42,7 @@ COMPONENTS = ("model", "acquisition_function", "acquisition_maximizer", "initial
               "intensifier", "multi_objective_algorithm", "runhistory_encoder", "config_selector")
 
 
-class Intensifier:
+class IncumbentView:
     """The reads of SMAC3's intensifier that scripts use: the incumbent(s)."""
 
     def __init__(self, facade: AbstractFacade):
@@ -111,8 +111,8 @@ class AbstractFacade:
         return self._scenario
 
     @property
-    def intensifier(self) -> Intensifier:
-        return Intensifier(self)
+    def intensifier(self) -> IncumbentView:
+        return IncumbentView(self)
 
     @property
     def runhistory(self) -> RunHistory:

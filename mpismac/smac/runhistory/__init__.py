@@ -53,6 +53,14 @@ class RunHistory:
     def finished(self) -> int:
         return len(self._runs.finished())
 
+    @property
+    def config_ids(self) -> dict[Configuration, int]:
+        return {c: i + 1 for i, c in enumerate(self._configs)}
+
+    @property
+    def ids_config(self) -> dict[int, Configuration]:
+        return {i + 1: c for i, c in enumerate(self._configs)}
+
     def get_config(self, config_id: int) -> Configuration:
         return self._configs[config_id - 1]
 

@@ -1,0 +1,140 @@
+"""`mpismac.smac`: scripts written against SMAC3 2.x's API run on mpismac after one import line
+changes, serially and under `mpiexec`; what we have no knob for is refused, naming it."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import pytest
+from ConfigSpace import ConfigurationSpace, Float
+
+from mpismac.errors import ScenarioError, UserError
+from mpismac.smac import (
+    AlgorithmConfigurationFacade,
+    BlackBoxFacade,
+    HyperparameterOptimizationFacade,
+    MultiFidelityFacade,
+    Scenario,
+)
+
+from .conftest import DATA, mpirun, needs_mpiexec, run_cli
+
+SCRIPTS = DATA / "smac3_scripts"
+N_TRIALS = {"quickstart": 25, "ask_and_tell": 30, "svm_conditional": 20, "instances": 30}
+
+
+def _space() -> ConfigurationSpace:
+    cs = ConfigurationSpace(seed=0)
+    cs.add([Float("x", (-5, 5)), Float("y", (-5, 5))])
+    return cs
+
+
+def _results(out: str) -> list[dict]:
+    """Every rank's result line (mpiexec may interleave the ranks' lines, not split one)."""
+    decoder = json.JSONDecoder()
+    return [decoder.raw_decode(out, m.start())[0] for m in re.finditer(r'\{"incumbent"', out)]
+
+
+def _run(script: str, api: str, out_dir, ranks: int = 1) -> dict:
+    args = (str(SCRIPTS / f"{script}.py"), api, str(out_dir))
+    if ranks > 1:
+        proc = mpirun(ranks, *args, timeout=240)
+    else:
+        proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = _results(proc.stdout)
+    assert len(results) == ranks and all(r == results[0] for r in results), proc.stdout  # every rank: rank 0's
+    return results[0]
+
+
+def _check(result: dict, script: str) -> None:
+    assert result["trials"] == N_TRIALS[script], result
+    assert math.isfinite(result["cost"]) and result["cost"] < result["default_cost"], result
+
+
+# -- mapping and refusals (fast) -------------------------------------------------------------------------
+
+
+@pytest.mark.fast
+def test_smac3_scenario_fields_map_to_ours(tmp_path):
+    scenario = Scenario(_space(), name="s", output_directory=tmp_path, objectives=["a", "b"], n_trials=7,
+                        crash_cost=[1.0, 2.0], walltime_limit=30, trial_walltime_limit=2.5, seed=4)
+    ours = HyperparameterOptimizationFacade(scenario, "m:f")._ours
+    assert (ours.objectives, ours.n_trials, ours.crash_cost, ours.seed) == (("a", "b"), 7, (1.0, 2.0), 4)
+    assert (ours.walltime_limit, ours.trial_walltime_limit, ours.termination_cost_threshold) == (30, 2.5, None)
+    assert ours.run_dir == tmp_path / "s" / "4"
+    unnamed = Scenario(_space(), output_directory=tmp_path)
+    assert len(unnamed.run_name) == 32 and unnamed.run_name == Scenario(_space(), output_directory=tmp_path).run_name
+    assert BlackBoxFacade(scenario, "m:f")._ours.facade == "blackbox"
+
+
+@pytest.mark.fast
+def test_get_helpers_set_our_knobs(tmp_path):
+    scenario = Scenario(_space(), output_directory=tmp_path, n_trials=40)
+    hpo = HyperparameterOptimizationFacade
+    facade = hpo(scenario, "m:f", initial_design=hpo.get_initial_design(scenario, n_configs=5),
+                 intensifier=hpo.get_intensifier(scenario, max_config_calls=1),
+                 random_design=hpo.get_random_design(scenario, probability=0.0), model=hpo.get_model(scenario))
+    assert (facade._ours.initial_design_size, facade._ours.max_config_calls) == (5, 1)
+    ratio = hpo(scenario, "m:f", initial_design=hpo.get_initial_design(scenario, max_ratio=0.1))
+    assert ratio._ours.initial_design_size == 4  # SMAC3's rule: min(10 per hyperparameter, 0.1 * 40)
+    assert hpo(scenario, "m:f")._ours.initial_design_size is None  # ours, not SMAC3's 10 per hyperparameter
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("call,named", [
+    (lambda s: HyperparameterOptimizationFacade.get_random_design(s, probability=0.2), "probability"),
+    (lambda s: HyperparameterOptimizationFacade.get_model(s, n_trees=20), "n_trees"),
+    (lambda s: HyperparameterOptimizationFacade.get_intensifier(s, max_incumbents=3), "max_incumbents"),
+    (lambda s: HyperparameterOptimizationFacade.get_acquisition_function(s, xi=0.1), "xi"),
+    (lambda s: HyperparameterOptimizationFacade(s, "m:f", initial_design=object()), "initial_design"),
+    (lambda s: HyperparameterOptimizationFacade(s, "m:f", dask_client=object()), "mpiexec -n N"),
+    (lambda s: HyperparameterOptimizationFacade(Scenario(s.configspace, n_workers=4), "m:f"), "mpiexec -n N"),
+    (lambda s: HyperparameterOptimizationFacade(s, "m:f", callbacks=[object()]), "callbacks"),
+    (lambda s: MultiFidelityFacade(s, "m:f"), "issue 14"),
+    (lambda s: AlgorithmConfigurationFacade(s, "m:f"), "issue 16"),
+])
+def test_what_has_no_knob_is_refused_by_name(tmp_path, call, named):
+    with pytest.raises(UserError) as err:
+        call(Scenario(_space(), output_directory=tmp_path))
+    assert named in str(err.value)
+
+
+@pytest.mark.fast
+def test_a_smac3_scenario_field_we_lack_names_itself(tmp_path):
+    with pytest.raises(ScenarioError) as err:
+        HyperparameterOptimizationFacade(Scenario(_space(), output_directory=tmp_path, adaptive_capping=True), "m:f")
+    assert "adaptive_capping" in str(err.value)
+
+
+# -- SMAC3's documented scripts, one import line changed ----------------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["quickstart", "ask_and_tell", "svm_conditional", "instances"])
+def test_smac3_scripts_run_serially_as_with_smac3(tmp_path, script):
+    """Each script runs to its budget with a better incumbent than the default, on mpismac; the
+    quickstart also with SMAC3 itself, to show the script is SMAC3's (benchmarks/smac3_scripts.py
+    runs them all with both)."""
+    ours = _run(script, "mpismac", tmp_path / "ours")
+    _check(ours, script)
+    folders = [p for p in (tmp_path / "ours").glob("*/0") if p.is_dir()]
+    assert len(folders) == 1  # an mpismac run folder (a name hashed from the scenario, as SMAC3 makes it)
+    report = json.loads(run_cli("report", str(folders[0]), "--json").stdout)
+    assert report["trials"] == N_TRIALS[script]
+    if script == "quickstart":
+        pytest.importorskip("smac")
+        _check(_run(script, "smac", tmp_path / "smac"), script)
+
+
+@needs_mpiexec
+@pytest.mark.parametrize("script", ["ask_and_tell", "instances"])
+def test_smac3_scripts_run_master_worker_under_mpiexec(tmp_path, script):
+    """The same script under `mpiexec -n 4`: every rank gets rank 0's result and every worker ran trials."""
+    _check(_run(script, "mpismac", tmp_path, ranks=4), script)
+    folder = next(p for p in tmp_path.glob("*/0") if p.is_dir())
+    workers = json.loads(run_cli("report", str(folder), "--json").stdout)["workers"]
+    assert {w for w, v in workers.items() if v["trials"] > 0} >= {"1", "2", "3"}, workers
