@@ -248,9 +248,10 @@ def _timeline(view: RunView) -> str:
     for r in trials:
         end = now if r.status == Status.RUNNING else max(r.end_time, r.start_time)
         x0, x1 = frame.x(r.start_time - t0), frame.x(end - t0)
+        width = max(x1 - x0 - 1.0, 1.0)  # a pixel short: back-to-back trials stay apart
         cost = "" if not r.cost else ", cost " + ", ".join(f"{c:.6g}" for c in r.cost)
         parts.append(f'<rect x="{x0:.1f}" y="{frame.top + row_of[r.worker] * row + pad:.1f}" '
-                     f'width="{max(x1 - x0, 1.0):.1f}" height="{row - 2 * pad}" fill="{STATUS_COLORS[r.status]}">'
+                     f'width="{width:.1f}" height="{row - 2 * pad}" fill="{STATUS_COLORS[r.status]}">'
                      f"<title>trial {r.trial_id} (config {r.config_id}) on worker {r.worker}: {r.status.name}"
                      f"{_e(cost)}, {end - r.start_time:.2f} s</title></rect>")
     return _svg(WIDE, frame.top + frame.height + 44, parts)
