@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
 
+from mpismac.cli import main
 from mpismac.html_report import PANELS, RUN_COLORS, STATUS_COLORS, RunView, _front, _parallel, _ticks, page
 from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run
@@ -134,9 +135,15 @@ def test_serial_run_with_budgets(tmp_path):
     assert _count(image, bands["budget"], BLUE) > 100  # a dot per finished trial, at budget 9
     assert ">9</text>" in text
 
-    rh = load_run(run_dir).state.runhistory  # every label is escaped
-    hostile = page([RunView("<script>alert(1)</script>&", rh, summarize(run_dir))])
+    rh, summary = load_run(run_dir).state.runhistory, summarize(run_dir)
+    hostile = page([RunView("<script>alert(1)</script>&", rh, summary)])  # every label is escaped
     assert "<script>" not in hostile and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;" in hostile
+    both = page([RunView("a", rh, summary), RunView("b", rh, summary)])  # several runs: overlaid, or one by one
+    assert both.count("<h3>") == 2 * 4 and f'stroke="{RUN_COLORS[1]}"' in both
+
+    proc = run_cli("report", str(run_dir), "--html", str(tmp_path / "nodir" / "x.html"))
+    assert proc.returncode == 2 and proc.stderr.startswith(f"mpismac: error: {tmp_path / 'nodir' / 'x.html'}: "
+                                                            "cannot write the HTML report"), proc.stderr
 
 
 @needs_chromium
@@ -152,7 +159,9 @@ def test_master_worker_run_while_it_runs_and_after(tmp_path):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no trial finished within 60 s"
             time.sleep(0.1)
-        live = _report(run_dir, tmp_path / "live.html")  # read while the job writes; the lock is not taken
+        # read while the job writes (the lock is not taken); the command line in this process: at once
+        assert main(["report", str(run_dir), "--html", str(tmp_path / "live.html")]) == 0
+        live = (tmp_path / "live.html").read_text()
         assert "running: job " in live and ": RUNNING" in live
         out, err = proc.communicate(timeout=60)
     finally:
@@ -232,6 +241,17 @@ def test_parallel_coordinates_of_a_mixed_conditional_space():
     lines = re.findall(r'<polyline points="([^"]+)"', svg)
     ys = [float(y) for points in lines for y in re.findall(r",([\d.]+)", points)]
     assert len(lines) == 20 and len(ys) > 20 * 3 and all(70 <= y <= 310 for y in ys)  # every value on its axis
+
+
+@pytest.mark.fast
+def test_a_run_without_trials_yet():
+    rh = RunHistory(ConfigurationSpace({"x": (0.0, 1.0)}), ("cost",))
+    summary = {"trials": 0, "n_trials": 10, "status": {s.name: 0 for s in Status}, "walltime_used": 0.0, "jobs": 1,
+               "workers": {}, "running_job": None, "incumbent": None, "front": None, "objectives": ["cost"]}
+    text = page([RunView("r", rh, summary)])
+    assert _panels(text) == ["incumbent", "convergence", "timeline", "parallel"]
+    for note in ("no incumbent yet (no successful trial)", "no trial started yet", "no finished trial yet"):
+        assert note in text
 
 
 @pytest.mark.fast
