@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="machine-readable output")
     rep.add_argument("--plot", metavar="FILE.png", help="plot the incumbent's cost over trials and over wall "
                      "time, every run folder overlaid (needs the plot extra: matplotlib)")
+    rep.add_argument("--html", metavar="FILE.html", help="write one self-contained page: incumbent or front, "
+                     "its cost over trials and time, each worker's trials over time, the best configurations")
     exp = sub.add_parser("export", help="write a run as CSV or as a SMAC3 2.x run folder")
     exp.add_argument("run_dir")
     exp.add_argument("--format", choices=("csv", "smac3"), required=True)
@@ -139,15 +141,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
     else:
         print("\n\n".join(format_text(s) for s in summaries))
+    front = summaries[0].get("front")  # several objectives: the hypervolume's reference, as reported
+    reference = front["reference_point"] if front and front["reference_from"] == "scenario" else None
     if args.plot:
         from .plot import plot_runs, short_labels
 
-        front = summaries[0].get("front")  # several objectives: the hypervolume's reference, as reported
-        reference = front["reference_point"] if front and front["reference_from"] == "scenario" else None
         plot_runs([(label, run.state.runhistory, run.state.walltime_used)
                    for label, run in zip(short_labels(args.run_dirs), loaded, strict=True)], args.plot, reference)
         if not args.json:
             print(f"plot written to {args.plot}")
+    if args.html:
+        from .html_report import RunView, write_html
+        from .plot import short_labels
+
+        write_html(args.html, [RunView(label, run.state.runhistory, s) for label, run, s
+                               in zip(short_labels(args.run_dirs), loaded, summaries, strict=True)], reference)
+        if not args.json:
+            print(f"report written to {args.html}")
     return 0
 
 

@@ -16,7 +16,7 @@ from .runhistory.runhistory import RunHistory
 MAX_STEPS = 300  # hypervolumes computed per run for the curve over time
 
 
-def _steps(rh: RunHistory, total_trials: int, total_wall: float) -> tuple[list, list, list]:
+def incumbent_steps(rh: RunHistory, total_trials: int, total_wall: float) -> tuple[list, list, list]:
     """Step curves (x by trials, x by wall time, y) of the first objective, extended to the run's end."""
     by_trial, by_wall, cost = [], [], []
     for e in rh.trajectory:
@@ -61,7 +61,7 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
     fig, (ax_trials, ax_wall) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     positive, drawn = True, False
     for label, rh, wall in runs:
-        x_trials, x_wall, y = _steps(rh, len(rh.trials), wall)
+        x_trials, x_wall, y = incumbent_steps(rh, len(rh.trials), wall)
         if not y:
             continue
         positive, drawn = positive and min(y) > 0, True
@@ -80,7 +80,7 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
     plt.close(fig)
 
 
-def _hypervolume_steps(rh: RunHistory, reference: np.ndarray, total_trials: int,
+def hypervolume_steps(rh: RunHistory, reference: np.ndarray, total_trials: int,
                        total_wall: float) -> tuple[list, list, list]:
     """Step curves (x by trials, x by wall time, y) of the front's hypervolume, to the run's end;
     at most MAX_STEPS changes (evenly spaced, and the last) are evaluated."""
@@ -136,7 +136,7 @@ def plot_fronts(runs: list[tuple[str, RunHistory, float]], path: Path, reference
                 if len(objectives) == 2:
                     ax.step(shown[:, i], shown[:, j], where="post", color=color, linewidth=1.6)
                 ax.scatter(shown[:, i], shown[:, j], s=22, color=color, label=f"{label} ({len(front)} on the front)")
-        x_trials, x_wall, volume = _hypervolume_steps(rh, ref, len(rh.trials), wall)
+        x_trials, x_wall, volume = hypervolume_steps(rh, ref, len(rh.trials), wall)
         if volume:
             ax_trials.step(x_trials, volume, where="post", color=color, linewidth=1.8, label=label)
             ax_wall.step(x_wall, volume, where="post", color=color, linewidth=1.8)

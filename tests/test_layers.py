@@ -17,7 +17,7 @@ MAY_IMPORT = {  # part -> the mpismac parts it may import (besides itself)
     "execution": BOTTOM,
     "optimizer": BOTTOM | {"runhistory"},
     "runtime": BOTTOM | {"runhistory", "execution", "optimizer"},
-    "readers": BOTTOM | {"runhistory"},  # report, export, plot
+    "readers": BOTTOM | {"runhistory"},  # report, export, plot, html_report
     "top": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers"},  # cli, api, world, __init__
     "smac": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers", "top"},  # SMAC3's API over all
 }
@@ -34,7 +34,7 @@ def _part(path: Path) -> str:
     name = rel.stem
     if name in BOTTOM:
         return "bottom"
-    return "readers" if name in ("report", "export", "plot") else "top"
+    return "readers" if name in ("report", "export", "plot", "html_report") else "top"
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:
@@ -65,7 +65,7 @@ def _imported_part(module: str) -> str | None:
     name = parts[1]
     if name in BOTTOM:
         return "bottom"
-    if name in ("report", "export", "plot"):
+    if name in ("report", "export", "plot", "html_report"):
         return "readers"
     return name if name in MAY_IMPORT else "top"
 
