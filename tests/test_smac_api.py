@@ -138,3 +138,31 @@ def test_smac3_scripts_run_master_worker_under_mpiexec(tmp_path, script):
     folder = next(p for p in tmp_path.glob("*/0") if p.is_dir())
     workers = json.loads(run_cli("report", str(folder), "--json").stdout)["workers"]
     assert {w for w, v in workers.items() if v["trials"] > 0} >= {"1", "2", "3"}, workers
+
+
+def test_ask_tell_runhistory_reads_and_a_front_in_process(tmp_path):
+    """Ask/tell without optimize: the run folder holds the trials, the runhistory reads as SMAC3's,
+    and with two objectives the incumbents are the front (get_incumbent refuses, as SMAC3 does)."""
+    from mpismac.smac.runhistory import StatusType, TrialInfo, TrialValue
+
+    scenario = Scenario(_space(), name="mo", output_directory=tmp_path, objectives=["a", "b"], n_trials=12,
+                        deterministic=True)
+    smac = HyperparameterOptimizationFacade(scenario, "m:f", logging_level=False)
+    for _ in range(12):
+        info = smac.ask()
+        x, y = info.config["x"], info.config["y"]
+        smac.tell(info, TrialValue(cost=[x**2 + y**2, (x - 2) ** 2 + y**2], time=0.01))
+    with pytest.raises(UserError, match="ask"):
+        smac.tell(TrialInfo(info.config, seed=info.seed), TrialValue(cost=[0.0, 0.0]))
+    front = smac.intensifier.get_incumbents()
+    assert len(front) >= 2 and all(c in smac.runhistory.config_ids for c in front)
+    with pytest.raises(ValueError, match="get_incumbents"):
+        smac.intensifier.get_incumbent()
+    rh = smac.runhistory
+    assert len(rh) == 12 and rh.finished == 12 and all(v.status == StatusType.SUCCESS for _, v in rh.items())
+    best = rh.get_configs(sort_by="cost")[0]
+    assert rh.get_cost(best) == min(rh.get_cost(c) for c in rh.get_configs())
+    assert rh.get_config(rh.get_config_id(best)) == best and rh.get_config_id(rh.get_configs()[0]) == 1
+    smac._close_ask_tell()
+    reread = HyperparameterOptimizationFacade(scenario, "m:f")
+    assert len(reread.runhistory) == 12 and reread.intensifier.get_incumbents() == front  # from the folder
