@@ -128,9 +128,16 @@ class Intensifier:
             return False
         self.results.setdefault(config_id, {})[pair] = np.asarray(list(cost), dtype=float)
         before = list(self.incumbents)
+        # Only this configuration's race can be newly decided, unless the result is an incumbent's
+        # (races waiting for the incumbents' trials) or the incumbents change: then every race is
+        # looked at. With thousands of workers, thousands of races run at once.
+        only = None if config_id in self.incumbents else config_id
         progressed = True
         while progressed:
-            progressed = self._settle(trial_id)
+            changed = list(self.incumbents)
+            progressed = self._settle(trial_id, only)
+            if self.incumbents != changed:
+                only = None
         return self.incumbents != before
 
     def _mean(self, config_id: int, n: int) -> np.ndarray | None:
@@ -147,8 +154,10 @@ class Intensifier:
             return bool(theirs[0] < mine[0])
         return bool(np.all(theirs <= mine))
 
-    def _settle(self, trial_id: int) -> bool:
-        for config_id, stage in list(self.races.items()):
+    def _settle(self, trial_id: int, only: int | None = None) -> bool:
+        """Decide one race that can be decided (`only` that configuration's), True if one was."""
+        races = list(self.races.items()) if only is None else [(only, self.races[only])] if only in self.races else []
+        for config_id, stage in races:
             mine = self._mean(config_id, stage)
             if mine is None:
                 continue
