@@ -24,10 +24,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..runhistory.shared import SharedRun
 from ..trial import TrialValue
+
+if TYPE_CHECKING:  # pSMAC's: a worker rank of master-worker does not load the runhistory
+    from ..runhistory.shared import SharedRun
 
 
 class Tag(IntEnum):
@@ -125,5 +127,7 @@ class RoundMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> RoundMessage:
+        from ..runhistory.shared import SharedRun
+
         d = json.loads(data)
         return cls(tuple(SharedRun.from_json(r) for r in d["runs"]), d["stop"])
