@@ -9,7 +9,7 @@ rank 0, of each worker rank and of each trial process (its target sleeping) is r
 then the run is stopped with SIGTERM. The ranks run under a wrapper that, at exit, writes which
 of the heavy packages each rank had imported; the trial processes report theirs in the trials'
 additional_info. Start-up times come from the journal's first `start` record. `--src DIR` runs
-another copy of mpismac (a checkout of an older commit) with this script.
+another copy of mpismac (a checkout of an older commit) with this script (the ranks start in it).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def one_run(k: int, sleep: float, src: Path, timeout: float = 600.0) -> dict:
         journal = out / "mem" / "0" / "journal.jsonl"
         t0 = time.time()
         proc = subprocess.Popen([str(MPIEXEC), "-n", str(k), sys.executable, "-c", WRAPPER, str(scenario), "--quiet"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         first = all_busy = None
         sample: dict = {}
         try:
