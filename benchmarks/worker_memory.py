@@ -124,8 +124,9 @@ def one_run(k: int, sleep: float, src: Path, timeout: float = 600.0) -> dict:
         env = {**os.environ, "PYTHONPATH": str(src), "SLEEP_S": str(sleep), "MODULES_DIR": str(modules)}
         journal = out / "mem" / "0" / "journal.jsonl"
         t0 = time.time()
-        proc = subprocess.Popen([str(MPIEXEC), "-n", str(k), sys.executable, "-c", WRAPPER, str(scenario), "--quiet"],
-                                env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        argv = [str(MPIEXEC), "-n", str(k), sys.executable, "-c", WRAPPER, str(scenario), "--quiet"]
+        proc = subprocess.Popen(argv, env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
         first = all_busy = None
         sample: dict = {}
         try:
