@@ -78,12 +78,23 @@ def _rank(pid: int) -> int | None:
     return None
 
 
-def _processes() -> tuple[dict[int, int], list[int]]:
-    """(rank -> pid) of the wrapped ranks, and the pids of trial processes (not their sentinels)."""
+def _descendants(root: int) -> list[int]:
+    parent = {int(p): _ppid(int(p)) for p in os.listdir("/proc") if p.isdigit()}
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        children = [c for c, pp in parent.items() if pp == pid]
+        found += children
+        stack += children
+    return found
+
+
+def _processes(root: int) -> tuple[dict[int, int], list[int]]:
+    """(rank -> pid) of the wrapped ranks below `root` (mpiexec), and the pids of their trial
+    processes (not the sentinels)."""
     ranks: dict[int, int] = {}
     trials: list[int] = []
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    cmd = {p: _cmdline(p) for p in pids}
+    cmd = {p: _cmdline(p) for p in _descendants(root)}
     for pid, line in cmd.items():
         if MARK in line:
             rank = _rank(pid)
@@ -139,7 +150,7 @@ def one_run(k: int, sleep: float, src: Path, timeout: float = 600.0) -> dict:
                 if len(workers) >= k - 1:
                     all_busy = max(min(s["time"] for s in starts if s.get("worker") == w) for w in workers) - t0
                     time.sleep(min(0.5, sleep / 4))
-                    ranks, trials = _processes()
+                    ranks, trials = _processes(proc.pid)
                     sample = {"rank0": _rss_mib(ranks[0]) if 0 in ranks else None,
                               "workers": [_rss_mib(p) for r, p in ranks.items() if r != 0],
                               "trials": [_rss_mib(p) for p in trials]}
