@@ -51,3 +51,17 @@ def dtlz2_sleep(config, seed: int = 0) -> list[float]:
     g = sum((v - 0.5) ** 2 for v in x[2:])
     a, b = x[0] * math.pi / 2, x[1] * math.pi / 2
     return [(1 + g) * math.cos(a) * math.cos(b), (1 + g) * math.cos(a) * math.sin(b), (1 + g) * math.sin(a)]
+
+
+HEAVY = ("sklearn", "scipy", "h5py", "ConfigSpace", "numpy", "matplotlib", "mpi4py", "yaml")
+
+
+def modules_sleep(config, seed: int = 0):
+    """Branin after sleeping SLEEP_S seconds, with the heavy packages this trial process has
+    loaded and its resident memory in `additional_info` (benchmarks/worker_memory.py)."""
+    import sys
+
+    with open("/proc/self/statm") as f:
+        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    loaded = [name for name in HEAVY if name in sys.modules]
+    return branin_sleep(config, seed), {"heavy_modules": loaded, "trial_rss_mib": round(rss / 2**20, 1)}

@@ -50,15 +50,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .api import optimize
-
     comm = world()  # under mpiexec/srun: master-worker over COMM_WORLD
     if comm is not None and comm.Get_rank() != 0:  # rank 0 speaks; every rank has its logs/rank{R}.log
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
     try:
-        scenario = _load_everywhere(args, comm)
-        result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
+        scenario, plan = _load_everywhere(args, comm)
+        if plan is not None:  # a master-worker worker rank: it imports neither the scenario nor the optimizer
+            from .runtime.mpi import serve_mpi
+
+            result = serve_mpi(plan, comm)
+        else:
+            from .api import optimize
+
+            result = optimize(scenario.target, scenario, comm=comm, fresh=args.fresh, show_progress=not args.quiet)
     except KeyboardInterrupt:
         if comm is None:
             raise
@@ -76,29 +81,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _load_everywhere(args: argparse.Namespace, comm):
-    """Read the scenario; under MPI, rank 0's verdict is every rank's, and only rank 0 speaks."""
+def _read_scenario(args: argparse.Namespace):
     from .scenario import Scenario
 
-    scenario, error = None, None
-    try:
-        scenario = Scenario.from_yaml(args.scenario, args.overrides)
-        if scenario.target is None:
-            raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
-    except UserError as exc:
-        if comm is None:
-            raise
-        error = str(exc)
-    if comm is not None:
-        from .runtime.protocol import root_verdict
-
-        root_error = root_verdict(comm, error)
-        if root_error is not None:
-            raise (UserError if comm.Get_rank() == 0 else ReportedElsewhere)(root_error)
-        if error is not None:
-            print(f"mpismac: rank {comm.Get_rank()} cannot read what rank 0 read: {error}", file=sys.stderr)
-            comm.Abort(2)
+    scenario = Scenario.from_yaml(args.scenario, args.overrides)
+    if scenario.target is None:
+        raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
     return scenario
+
+
+def _load_everywhere(args: argparse.Namespace, comm):
+    """(scenario, None), or on a master-worker worker rank (None, the WorkerPlan rank 0 sent).
+    Under MPI rank 0 reads the scenario and its verdict is every rank's (only rank 0 speaks); a
+    master-worker worker rank gets what it needs from rank 0 and never loads ConfigSpace, scipy,
+    h5py or the optimizer; a pSMAC rank is an optimizer and reads the scenario itself."""
+    if comm is None:
+        return _read_scenario(args), None
+    from .runtime.protocol import from_root
+
+    scenario, error, plan = None, None, None
+    if comm.Get_rank() == 0:
+        try:
+            scenario = _read_scenario(args)
+        except UserError as exc:
+            error = str(exc)
+        if scenario is not None and scenario.mode == "master_worker" and comm.Get_size() > 1:
+            from .runtime.trials import WorkerPlan
+
+            plan = WorkerPlan.of(scenario, scenario.target, as_json=True)
+    root_error, plan = from_root(comm, (error, plan))
+    if root_error is not None:
+        raise (UserError if comm.Get_rank() == 0 else ReportedElsewhere)(root_error)
+    if comm.Get_rank() == 0:
+        return scenario, None
+    if plan is not None:
+        return None, plan
+    try:
+        return _read_scenario(args), None
+    except UserError as exc:
+        print(f"mpismac: rank {comm.Get_rank()} cannot read what rank 0 read: {exc}", file=sys.stderr)
+        comm.Abort(2)
+        raise
 
 
 VALIDATE_IMPORT_S = 60.0  # how long `validate` waits for the target's import

@@ -189,6 +189,44 @@ def test_command_target(space, tmp_path):
     assert "solver log line" in (tmp_path / "w.out").read_text()
 
 
+def _mapped_packages(pid: int) -> set[str]:
+    with open(f"/proc/{pid}/maps") as f:
+        parts = {part for line in f for part in line.split("/")[1:]}
+    return {name for name in ("numpy", "scipy", "sklearn", "h5py") if name in parts or f"{name}.libs" in parts}
+
+
+def test_a_command_target_trial_process_loads_no_configspace(space, tmp_path):
+    # a command gets plain values: its trial process has no ConfigSpace, numpy or scipy to import
+    spec = TargetSpec("command", argv=(str(DATA / "cmd_target.py"),))
+    ex = ChildExecutor(spec, TrialSetup(space, ("cost",), (CRASH,)), Limits(), tmp_path / "w.out")
+    ex.start()
+    try:
+        assert ex.pid is not None and _mapped_packages(ex.pid) == set()
+        assert _run(ex, 0, {"x": 3.0, "y": 2.0}).cost == (4.0,)
+    finally:
+        ex.close()
+
+
+def test_a_space_given_as_json_text(space, tmp_path):
+    # what a worker rank gets from rank 0: the space as JSON; the target still gets a Configuration
+    from ConfigSpace import Configuration
+
+    from mpismac.space import configspace_to_json
+
+    setup = TrialSetup(configspace_to_json(space), ("cost",), (CRASH,))
+    spec = TargetSpec("function", function="quadratic", path=str(DATA / "targets.py"))
+    ex = ChildExecutor(spec, setup, Limits(), tmp_path / "w.out")
+    ex.start()
+    try:
+        assert _run(ex, 0, {"x": 3.0, "y": 2.0}).cost == (4.0,)
+    finally:
+        ex.close()
+    seen = []
+    local = InProcessExecutor(lambda config: seen.append(config) or 1.0, setup)
+    local.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))
+    assert local.poll(0).cost == (1.0,) and isinstance(seen[0], Configuration)
+
+
 def test_in_process_fallback(space):
     ex = InProcessExecutor(lambda config: config["x"] * 2, TrialSetup(space, ("cost",), (CRASH,)))
     ex.submit(TrialRequest(0, 0, {"x": 2.0, "y": 1.0}, 0))

@@ -75,6 +75,20 @@ def test_target_import_error_on_workers_exits_2(tmp_path):
     assert proc.returncode == 2 and "no_such_module_xyz" in proc.stderr and "Traceback (most" not in proc.stderr
 
 
+def test_a_worker_rank_loads_no_scipy_sklearn_h5py_or_numpy(tmp_path):
+    # Each trial reads the shared objects its worker rank has mapped: rank 0 reads the scenario and
+    # sends the workers what they need, so a worker rank imports neither ConfigSpace (and scipy with
+    # it) nor the runhistory (h5py) nor the optimizer (scikit-learn).
+    proc = mpirun(3, "-m", "mpismac", str(_scenario(tmp_path, f"{DATA / 'targets.py'}:rank_libraries", n_trials=6,
+                                                        facade="hpo")), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    trials = _trials(tmp_path).values()
+    assert len(trials) == 6 and all(r.status.name == "SUCCESS" for r in trials)
+    assert len({r.additional_info["rank_pid"] for r in trials}) == len({r.worker for r in trials})
+    assert all(r.additional_info["rank_packages"] == [] for r in trials), \
+        {r.worker: r.additional_info["rank_packages"] for r in trials}
+
+
 def _trial_processes_writing_to(folder: Path) -> set[int]:
     """Live processes whose stdout is a log file in `folder` (this job's trial processes)."""
     found = set()

@@ -82,7 +82,6 @@ class _Runner:
     """Runs trials of one target in this process."""
 
     def __init__(self, setup: dict[str, Any]):
-        from ..space import configspace_from_json
         from ..target import TargetSpec, accepted_arguments, load_function
 
         for entry in reversed(setup.get("sys_path", [])):
@@ -91,8 +90,10 @@ class _Runner:
         self.spec = TargetSpec.from_dict(setup["target"])
         self.objectives = setup["objectives"]
         self.features = setup.get("instance_features") or {}
-        self.cs = configspace_from_json(setup["configspace"])
-        if self.spec.kind == "function":
+        if self.spec.kind == "function":  # a command gets plain values: no ConfigSpace (nor scipy) to load
+            from ..space import configspace_from_json
+
+            self.cs = configspace_from_json(setup["configspace"])
             self.fn = load_function(self.spec)
             self.accepted = accepted_arguments(self.fn)
 

@@ -20,12 +20,9 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from ConfigSpace import Configuration, ConfigurationSpace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import StartCancelled, TargetLoadError
-from ..space import configspace_to_json
 from ..target import (
     TargetResultError,
     TargetSpec,
@@ -37,6 +34,9 @@ from ..target import (
 from ..trial import Status, TrialInfo, TrialValue
 from . import procs
 from .environment import trial_environment
+
+if TYPE_CHECKING:
+    from ConfigSpace import ConfigurationSpace
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,11 @@ class Executor(Protocol):
 class TrialSetup:
     """What running any trial of a run needs besides its target: the space its configurations
     are read in, the objectives a result must give, the cost of a failure (one per objective),
-    and the instances' features (passed to command targets)."""
+    and the instances' features (passed to command targets). The space may be given as its
+    ConfigSpace JSON text (`space.configspace_to_json`): a worker rank that got it so from rank 0
+    starts its trial process without importing ConfigSpace, numpy or scipy itself."""
 
-    configspace: ConfigurationSpace
+    configspace: ConfigurationSpace | str
     objectives: tuple[str, ...]
     crash_cost: tuple[float, ...]
     instance_features: Mapping[str, Sequence[float]] | None = None
@@ -111,7 +113,7 @@ class ChildExecutor:
         self._crash_cost = tuple(setup.crash_cost)
         self._describe = target.describe()
         self._setup = json.dumps({
-            "target": target.to_dict(), "configspace": configspace_to_json(setup.configspace),
+            "target": target.to_dict(), "configspace": _space_json(setup.configspace),
             "objectives": list(setup.objectives), "sys_path": [p for p in sys.path if p],
             "instance_features": {k: list(v) for k, v in (setup.instance_features or {}).items()},
         }).encode() + b"\n"
@@ -321,6 +323,22 @@ class ChildExecutor:
         return status, cost, info
 
 
+def _space_json(space: ConfigurationSpace | str) -> str:
+    if isinstance(space, str):
+        return space
+    from ..space import configspace_to_json
+
+    return configspace_to_json(space)
+
+
+def _space(space: ConfigurationSpace | str) -> ConfigurationSpace:
+    if not isinstance(space, str):
+        return space
+    from ..space import configspace_from_json
+
+    return configspace_from_json(space)
+
+
 class InProcessExecutor:
     """Runs a callable in this process, without limits: for targets that cannot be imported
     by name in a trial process (a lambda, a closure, a function of an unguarded script)."""
@@ -328,7 +346,7 @@ class InProcessExecutor:
     def __init__(self, fn: Callable[..., Any], setup: TrialSetup):
         self._fn = fn
         self._accepted = accepted_arguments(fn)
-        self._cs = setup.configspace
+        self._cs = _space(setup.configspace)
         self._objectives = list(setup.objectives)
         self._crash_cost = tuple(setup.crash_cost)
         self._outcome: TrialValue | None = None
@@ -337,6 +355,8 @@ class InProcessExecutor:
         start = time.time()
         status, cost, info = Status.SUCCESS, (), {}  # type: tuple[Status, Sequence[float], dict[str, Any]]
         try:
+            from ConfigSpace import Configuration
+
             config = Configuration(self._cs, values=request.config)
             raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget)
             cost, info = normalize_result(raw, self._objectives)

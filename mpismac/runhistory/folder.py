@@ -29,6 +29,7 @@ from ConfigSpace import ConfigurationSpace
 from .. import yamlio
 from ..errors import UserError
 from .journal import JournalWriter, WriteObserver, read_journal
+from .layout import JOURNAL, LOCK, LOGS, SCENARIO, SNAPSHOT  # noqa: F401 (LOGS: re-exported)
 from .records import Checkpointed, JobStarted, Record, decode
 from .runhistory import RunHistory
 from .snapshot import SnapshotError, read_snapshot, write_snapshot
@@ -36,7 +37,6 @@ from .state import RunState
 
 log = logging.getLogger(__name__)
 
-JOURNAL, SNAPSHOT, SCENARIO, LOCK, LOGS = "journal.jsonl", "runhistory.h5", "scenario.yaml", "lock.json", "logs"
 LOCK_STALE_S = 120.0
 HEARTBEAT_S = 15.0
 

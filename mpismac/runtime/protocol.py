@@ -22,12 +22,15 @@ pSMAC's exchange rounds (exchange.py carries them): each rank's flag (`WORKING`,
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..runhistory.shared import SharedRun
 from ..trial import TrialValue
+
+if TYPE_CHECKING:  # pSMAC's: a worker rank of master-worker does not load the runhistory
+    from ..runhistory.shared import SharedRun
 
 
 class Tag(IntEnum):
@@ -75,8 +78,26 @@ def fit_result(result: Result, max_bytes: int | None) -> Result:
 
 # -- collectives ----------------------------------------------------------------------------------
 
+ROOT_WAIT_BACKOFF = (0.0005, 0.05, 1.5)  # seconds: first and longest sleep, growth
+
+
+def _meet(comm: Any) -> None:
+    """Wait, sleeping, until every rank has reached this point. A blocking broadcast busy-polls
+    in MPICH and Open MPI: ranks waiting in one while rank 0 reads the scenario or opens the run
+    folder would take the CPU that rank 0 needs on an oversubscribed node. A non-blocking barrier
+    tested between growing sleeps costs them nearly nothing; the broadcast after it is quick."""
+    if not hasattr(comm, "Ibarrier"):
+        return
+    request = comm.Ibarrier()
+    delay, longest, growth = ROOT_WAIT_BACKOFF
+    while not request.Test():
+        time.sleep(delay)
+        delay = min(longest, delay * growth)
+
+
 def from_root(comm: Any, value: Any) -> Any:
     """Rank 0's `value` on every rank."""
+    _meet(comm)
     return comm.bcast(value, root=0)
 
 
@@ -87,6 +108,7 @@ def from_all(comm: Any, value: Any) -> list[Any]:
 
 def root_verdict(comm: Any, error: str | None) -> str | None:
     """Rank 0's word (None: go on; else why not), the same on every rank."""
+    _meet(comm)
     return comm.bcast(error, root=0)
 
 
@@ -105,6 +127,7 @@ class Outcome:
 
 def share_outcome(comm: Any, outcome: Outcome | None) -> Outcome:
     """Rank 0 passes `outcome`; every rank returns it."""
+    _meet(comm)
     return comm.bcast(outcome, root=0)
 
 
@@ -125,5 +148,7 @@ class RoundMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> RoundMessage:
+        from ..runhistory.shared import SharedRun
+
         d = json.loads(data)
         return cls(tuple(SharedRun.from_json(r) for r in d["runs"]), d["stop"])

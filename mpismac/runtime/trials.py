@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..execution import Executor, Limits, TrialSetup, make_executor
 from ..execution.executor import START_TIMEOUT_S
-from ..runhistory.folder import LOGS
-from ..scenario import Scenario
+from ..runhistory.layout import LOGS
 from ..target import TargetSpec
 
+if TYPE_CHECKING:  # a worker rank gets a WorkerPlan and never loads the scenario (ConfigSpace, numpy, scipy)
+    from ..scenario import Scenario
 
-def trial_setup(scenario: Scenario) -> TrialSetup:
-    return TrialSetup(scenario.configspace, scenario.objectives, scenario.crash_costs, scenario.instance_features)
+
+def trial_setup(scenario: Scenario, *, as_json: bool = False) -> TrialSetup:
+    """What the trial process needs of `scenario`; `as_json`: the space as its JSON text."""
+    space: Any = scenario.configspace
+    if as_json:
+        from ..space import configspace_to_json
+
+        space = configspace_to_json(space)
+    return TrialSetup(space, scenario.objectives, scenario.crash_costs, scenario.instance_features)
 
 
 def trial_limits(scenario: Scenario) -> Limits:
@@ -31,5 +40,35 @@ def start_executor(scenario: Scenario, target: TargetSpec | Callable[..., Any], 
     `cancelled()` turns true while it is imported; pass the stop flag (`lambda: signals.requested`)
     so that a stop is not held up by a slow import (also when the trial process is restarted for a
     later trial: then `submit` raises StartCancelled)."""
-    return make_executor(target, trial_setup(scenario), trial_limits(scenario), run_dir / LOGS / f"worker{rank}.out",
-                         env, start_timeout=start_timeout, cancelled=cancelled)
+    return start_trials(target, trial_setup(scenario), trial_limits(scenario), run_dir, rank, env,
+                        start_timeout=start_timeout, cancelled=cancelled)
+
+
+def start_trials(target: TargetSpec | Callable[..., Any], setup: TrialSetup, limits: Limits, run_dir: Path,
+                 rank: int, env: dict[str, str], *, start_timeout: float = START_TIMEOUT_S,
+                 cancelled: Callable[[], bool] | None = None) -> Executor:
+    """`start_executor` from the scenario's parts (what a worker rank gets in its WorkerPlan)."""
+    return make_executor(target, setup, limits, run_dir / LOGS / f"worker{rank}.out", env,
+                         start_timeout=start_timeout, cancelled=cancelled)
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What a master-worker worker rank needs of the scenario, in plain values: rank 0 reads the
+    scenario and sends this, so a worker rank imports neither ConfigSpace (and scipy with it),
+    numpy, h5py nor the optimizer."""
+
+    target: TargetSpec | Callable[..., Any]
+    setup: TrialSetup
+    limits: Limits
+    run_dir: Path  # as the scenario gives it; each rank resolves it in its own working directory
+    gpus_per_worker: int = 0
+
+    @classmethod
+    def of(cls, scenario: Scenario, target: TargetSpec | Callable[..., Any], *, as_json: bool = False) -> WorkerPlan:
+        return cls(target, trial_setup(scenario, as_json=as_json), trial_limits(scenario), scenario.run_dir,
+                   scenario.gpus_per_worker)
+
+    def start(self, rank: int, env: dict[str, str], cancelled: Callable[[], bool] | None = None) -> Executor:
+        return start_trials(self.target, self.setup, self.limits, self.run_dir.resolve(), rank, env,
+                            cancelled=cancelled)

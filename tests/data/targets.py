@@ -163,3 +163,17 @@ def two_objectives_jittery(config):
 def two_objectives_slow(config):
     time.sleep(0.25)
     return two_objectives(config)
+
+
+HEAVY_PACKAGES = ("sklearn", "scipy", "h5py", "numpy", "matplotlib")
+
+
+def rank_libraries(config):
+    """0.0, with the heavy packages whose shared objects the rank that started this trial
+    process (its parent) has mapped: the package's folder (or its `.libs`) in /proc/PPID/maps."""
+    time.sleep(0.3)  # long enough for every worker to get a trial
+    rank = os.getppid()
+    with open(f"/proc/{rank}/maps") as f:
+        parts = {part for line in f for part in line.split("/")[1:]}
+    found = sorted(name for name in HEAVY_PACKAGES if name in parts or f"{name}.libs" in parts)
+    return 0.0, {"rank_pid": rank, "rank_packages": found}
