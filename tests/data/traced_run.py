@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from mpismac import cli
-from mpismac.runtime import mpi, psmac, serial
+from mpismac.runtime import psmac, serial, session
 from mpismac.runtime.session import Session
 
 
@@ -48,6 +48,7 @@ class WriteTrace:
 
 if __name__ == "__main__":
     trace = WriteTrace(sys.argv[1], float(sys.argv[2]))
-    for runtime in (serial, mpi, psmac):
-        runtime.Session = functools.partial(Session, observer=trace)  # type: ignore[attr-defined]
+    traced = functools.partial(Session, observer=trace)
+    for runtime in (serial, psmac, session):  # the master-worker runtime imports it from `session` when it manages
+        runtime.Session = traced  # type: ignore[attr-defined]
     sys.exit(cli.main(sys.argv[3:]))
