@@ -89,6 +89,12 @@ def sleepy(config):
     return quadratic(config)
 
 
+def drowsy(config):
+    """Longer than rank 0's pauses for a proposal on a loaded machine: a trial is in flight at any moment."""
+    time.sleep(0.8)
+    return quadratic(config)
+
+
 def mixed(config):
     """Fails in a different way depending on where x falls; succeeds on most of the space."""
     x = config["x"]
