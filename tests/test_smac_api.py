@@ -164,6 +164,10 @@ def test_ask_tell_runhistory_reads_and_a_front_in_process(tmp_path):
     assert len(front) >= 2 and all(c in smac.runhistory.config_ids for c in front)
     with pytest.raises(ValueError, match="get_incumbents"):
         smac.intensifier.get_incumbent()
+    with pytest.raises(UserError, match="sort_by"):
+        smac.intensifier.get_incumbents(sort_by="num_trials")
+    with pytest.raises(UserError, match="save=False"):
+        smac.tell(info, TrialValue(cost=[0.0, 0.0]), save=False)  # never silently unrecorded
     rh = smac.runhistory
     assert len(rh) == 12 and rh.finished == 12 and all(v.status == StatusType.SUCCESS for _, v in rh.items())
     best = rh.get_configs(sort_by="cost")[0]

@@ -49,7 +49,10 @@ class IncumbentView:
         self._facade = facade
 
     def get_incumbents(self, sort_by: str | None = None) -> list[Configuration]:
-        """The incumbents: one, or the Pareto front (in cost order)."""
+        """The incumbents: one, or the Pareto front, in cost order (SMAC3's `sort_by="cost"`)."""
+        if sort_by not in (None, "cost"):
+            raise UserError(f"mpismac.smac: get_incumbents(sort_by={sort_by!r}) is not supported: the "
+                            "incumbents come in cost order (sort_by='cost')")
         return self._facade._incumbents()
 
     def get_incumbent(self) -> Configuration | None:
@@ -153,7 +156,10 @@ class AbstractFacade:
 
     def tell(self, info: TrialInfo, value: TrialValue, save: bool = True) -> None:
         """The result of a trial from `ask()`: recorded (by rank 0 under `mpiexec`), and the model
-        updated."""
+        updated. `save=False` is not offered: every result goes to the run folder's journal."""
+        if not save:
+            raise UserError("mpismac.smac: tell(save=False) is not supported: every result is written to the "
+                            "run folder's journal as it comes (that is what makes a run resumable)")
         if self._driver is None:
             if self._comm is not None:  # another rank: rank 0 records the same result
                 return
@@ -352,7 +358,7 @@ def _our_value(value: TrialValue | Any) -> trial.TrialValue:
 
 def _from_smac3(scenario: Any) -> Scenario:
     """SMAC3's own Scenario (a script that kept `from smac import Scenario`) read field by field."""
-    names = [f.name for f in dataclasses.fields(Scenario) if f.name != "extra"]
+    names = [f.name for f in dataclasses.fields(Scenario)]
     if not all(hasattr(scenario, n) for n in ("configspace", "n_trials", "objectives")):
         raise TypeError(f"mpismac.smac: scenario must be a mpismac.smac.Scenario, got {type(scenario).__name__}")
     values = {n: getattr(scenario, n) for n in names if hasattr(scenario, n)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ class Scenario:
     max_budget: float | int | None = None
     seed: int = 0
     n_workers: int = 1
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # our own keys, if wanted
 
     def count_objectives(self) -> int:
         return 1 if isinstance(self.objectives, str) else len(self.objectives)
@@ -59,7 +58,7 @@ class Scenario:
         """`name`, or (as SMAC3 does) a hash of the scenario's settings when it has none."""
         if self.name:
             return self.name
-        settings = {k: v for k, v in self.__dict__.items() if k not in ("configspace", "output_directory", "extra")}
+        settings = {k: v for k, v in self.__dict__.items() if k not in ("configspace", "output_directory")}
         text = json.dumps([configspace_to_json(self.configspace), settings], sort_keys=True, default=str)
         return hashlib.md5(text.encode()).hexdigest()
 
@@ -83,6 +82,6 @@ class Scenario:
             "trial_walltime_limit": self.trial_walltime_limit, "trial_memory_limit": self.trial_memory_limit,
             "n_trials": self.n_trials, "use_default_config": self.use_default_config, "instances": self.instances,
             "instance_features": self.instance_features, "min_budget": self.min_budget,
-            "max_budget": self.max_budget, "seed": self.seed, "facade": facade, **knobs, **self.extra,
+            "max_budget": self.max_budget, "seed": self.seed, "facade": facade, **knobs,
         }
         return MpismacScenario.from_dict(raw, source=SOURCE)
