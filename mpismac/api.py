@@ -21,7 +21,8 @@ def optimize(target: Callable[..., Any] | TargetSpec | str | Sequence[str] | Non
     `"file.py:function"` or a command, paths relative to the current directory), or None when the
     scenario names one. With `comm` (an mpi4py intra-communicator), every rank of it calls
     `optimize`; a communicator of size 1 runs serially. With `mode: psmac` every rank of `comm` (or
-    this process alone, without one) is an optimizer.
+    this process alone, without one) is an optimizer; with `mode: groups` the ranks of `comm` form
+    master-worker groups whose managers share their runs.
 
     Raises TypeError for an argument of the wrong kind, and a UserError (ScenarioError) for a
     target string that does not name a target, before anything is created.
@@ -47,6 +48,13 @@ def optimize(target: Callable[..., Any] | TargetSpec | str | Sequence[str] | Non
 
         return run_psmac(scenario, resolved, comm if comm is not None else MPI.COMM_SELF, fresh=fresh,
                          show_progress=show_progress)
+    if scenario.mode == "groups":
+        from mpi4py import MPI
+
+        from .runtime.groups import run_groups
+
+        return run_groups(scenario, resolved, comm if comm is not None else MPI.COMM_SELF, fresh=fresh,
+                          show_progress=show_progress)
     if comm is not None and comm.Get_size() > 1:
         from .runtime.mpi import run_mpi  # imports mpi4py: only on this path
 

@@ -55,8 +55,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
     try:
-        scenario, plan = _load_everywhere(args, comm)
-        if plan is not None:  # a master-worker worker rank: it imports neither the scenario nor the optimizer
+        scenario, plan, layout = _load_everywhere(args, comm)
+        if layout is not None:  # mode groups: a manager (scenario) or a worker (plan) of one group
+            from .runtime.groups import manage_group, serve_group
+
+            result = (manage_group(scenario, comm, layout, fresh=args.fresh, show_progress=not args.quiet)
+                      if scenario is not None else serve_group(plan, comm, layout))
+        elif plan is not None:  # a master-worker worker rank: it imports neither the scenario nor the optimizer
             from .runtime.mpi import serve_mpi
 
             result = serve_mpi(plan, comm)
@@ -91,33 +96,42 @@ def _read_scenario(args: argparse.Namespace):
 
 
 def _load_everywhere(args: argparse.Namespace, comm):
-    """(scenario, None), or on a master-worker worker rank (None, the WorkerPlan rank 0 sent).
-    Under MPI rank 0 reads the scenario and its verdict is every rank's (only rank 0 speaks); a
-    master-worker worker rank gets what it needs from rank 0 and never loads ConfigSpace, scipy,
-    h5py or the optimizer; a pSMAC rank is an optimizer and reads the scenario itself."""
+    """(scenario, worker plan, groups layout): the scenario on rank 0, a pSMAC rank and a
+    group's manager; on a worker rank (master-worker or groups) instead the WorkerPlan rank 0
+    sent; the layout in mode groups. Under MPI rank 0 reads the scenario and its verdict is every
+    rank's (only rank 0 speaks); a worker rank gets what it needs from rank 0 and never loads
+    ConfigSpace, scipy, h5py or the optimizer; an optimizer rank reads the scenario itself."""
     if comm is None:
-        return _read_scenario(args), None
+        return _read_scenario(args), None, None
     from .runtime.protocol import from_root
 
-    scenario, error, plan = None, None, None
+    scenario, error, plan, groups = None, None, None, None
     if comm.Get_rank() == 0:
         try:
             scenario = _read_scenario(args)
         except UserError as exc:
             error = str(exc)
-        if scenario is not None and scenario.mode == "master_worker" and comm.Get_size() > 1:
+        if scenario is not None and scenario.mode != "psmac" and comm.Get_size() > 1:
             from .runtime.trials import WorkerPlan
 
             plan = WorkerPlan.of(scenario, scenario.target, as_json=True)
-    root_error, plan = from_root(comm, (error, plan))
+            groups = (scenario.groups, scenario.source) if scenario.mode == "groups" else None
+    root_error, plan, groups = from_root(comm, (error, plan, groups))
     if root_error is not None:
         raise (UserError if comm.Get_rank() == 0 else ReportedElsewhere)(root_error)
+    layout = None
+    if groups is not None:
+        from .runtime.groups import layout_of
+
+        layout = layout_of(comm, *groups)
+        if not layout.is_manager(comm.Get_rank()):
+            return None, plan, layout
     if comm.Get_rank() == 0:
-        return scenario, None
-    if plan is not None:
-        return None, plan
+        return scenario, None, layout
+    if plan is not None and layout is None:
+        return None, plan, None
     try:
-        return _read_scenario(args), None
+        return _read_scenario(args), None, layout
     except UserError as exc:
         print(f"mpismac: rank {comm.Get_rank()} cannot read what rank 0 read: {exc}", file=sys.stderr)
         comm.Abort(2)

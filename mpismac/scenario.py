@@ -27,10 +27,10 @@ from .target import TargetSpec, parse_target
 
 FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
 BUILT_FACADES = ("hpo", "blackbox", "random")
-MODES = ("master_worker", "psmac")
+MODES = ("master_worker", "psmac", "groups")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
-                     "snapshot_interval", "psmac")
+                     "snapshot_interval", "psmac", "groups")
 # Keys that people bring from other tools, with what to do instead.
 MISPLACED_KEYS = {
     "n_workers": "the number of workers is the number of MPI ranks minus one: start the run with "
@@ -79,6 +79,7 @@ class Scenario:
     max_budget: float | None = None
     facade: str = "hpo"
     mode: str = "master_worker"
+    groups: int | None = None  # mode groups: how many master-worker groups (None: one per node)
     reproducible: bool = False
     reproducible_lag: int = 8  # with reproducible: proposal k sees exactly the results of trials < k - lag
     checkpoint_interval: int = 1
@@ -401,6 +402,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("max_budget", optional(_number, positive=True, allow_inf=False))
     check("facade", _choice(FACADES))
     check("mode", _choice(MODES))
+    check("groups", optional(_number, integer=True, positive=True))
     check("reproducible", _bool)
     check("reproducible_lag", _number, integer=True, minimum=0)
     check("checkpoint_interval", _number, integer=True, positive=True)
@@ -418,6 +420,8 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     if clean.get("facade") in FACADES and clean["facade"] not in BUILT_FACADES:
         problems.append(("facade", f"'{clean['facade']}' is not built yet in this version of mpismac; "
                                    f"available: {', '.join(BUILT_FACADES)}"))
-    if clean.get("mode") == "psmac" and clean.get("reproducible"):
-        problems.append(("reproducible", "is for mode master_worker: pSMAC ranks share runs as they finish"))
+    if clean.get("mode") in ("psmac", "groups") and clean.get("reproducible"):
+        problems.append(("reproducible", f"is for mode master_worker: {clean['mode']} shares runs as they finish"))
+    if clean.get("groups") is not None and clean.get("mode") != "groups":
+        problems.append(("groups", "is the number of groups of mode groups: set 'mode: groups' with it"))
     return clean, problems

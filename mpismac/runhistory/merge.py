@@ -21,7 +21,8 @@ def load_any(run_dir: Path) -> LoadedRun:
 
 
 def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
-    """Trials renumbered by start time (`worker` and `origin_rank` say which rank ran them); the
+    """Trials renumbered by start time (`origin_rank` says which part ran them, `worker` which
+    rank: in pSMAC the same, in groups a worker of that part's manager); the
     trajectory is the job's: each rank's incumbent changes that beat every earlier one."""
     loaded = {int(n[4:]): load_run(run_dir, n) for n in names}
     first = next(iter(loaded.values())).state.runhistory
@@ -36,7 +37,7 @@ def merge_parts(run_dir: Path, names: list[str]) -> LoadedRun:
     for new_id, (rank, r) in enumerate(own):
         values = loaded[rank].state.runhistory.configs[r.config_id]
         config_id, _ = rh.add_config(values, loaded[rank].state.runhistory.origins[r.config_id])
-        rh.restore(replace(r, trial_id=new_id, config_id=config_id, worker=rank, origin_rank=rank))
+        rh.restore(replace(r, trial_id=new_id, config_id=config_id, origin_rank=rank))
         ids[(f"rank{rank}", r.trial_id)] = new_id
     changes = []
     for rank, run in loaded.items():

@@ -18,6 +18,7 @@ import logging
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 
 from ..errors import UserError
 from ..execution import TrialRequest
@@ -78,14 +79,33 @@ class Helper:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class Peers(Protocol):
+    """The other managers of a job of groups: where this manager's finished runs go, and how the
+    managers agree on when the job ends."""
+
+    def finished(self, trial_id: int) -> None:
+        """This manager's trial `trial_id` finished (recorded): share it."""
+
+    def agree(self, wanted: str | None) -> str | None:
+        """Take part in the sharing (tells the runs the others shared) with why this manager
+        wants to stop (None: it works on; "n_trials": its budget is done); returns the reason
+        the job stops for once every manager knows it, else None. Cheap: call often."""
+
+
 class Manager:
-    def __init__(self, transport: Transport, workers: list[int], driver: Driver, signals: StopSignals):
+    def __init__(self, transport: Transport, workers: list[int], driver: Driver, signals: StopSignals,
+                 peers: Peers | None = None, labels: dict[int, int] | None = None):
+        """`workers`: their addresses on the transport; `labels`: the worker number recorded for
+        each (groups: its rank in the job), by default its address."""
         self.transport = transport
+        self.labels = labels or {}
         self.driver = driver
         self.signals = signals
+        self.peers = peers
         self.workers = workers
         self.idle: list[int] = []
         self.running: dict[int, TrialInfo] = {}
+        self.wanted: str | None = None  # why this manager wants the run to end (with peers: not yet agreed)
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.busy_seconds = 0.0
@@ -145,17 +165,21 @@ class Manager:
         return self.driver.ask()
 
     def _check_stop(self) -> None:
-        """Decide whether the run ends now (the first reason found stands)."""
-        if self.stop_reason is None:
-            self.stop_reason = (self.error and "error") or self.driver.stop_reason(self.signals.name)
+        """Decide whether the run ends now (the first reason found stands). With peers, this
+        manager's reason is put to them, and the run ends on the reason they agree on."""
+        if self.stop_reason is not None:
+            return
+        if self.wanted is None or self.wanted == "n_trials":  # a limit or signal may still come after the budget
+            self.wanted = (self.error and "error") or self.driver.stop_reason(self.signals.name)
+        self.stop_reason = self.wanted if self.peers is None else self.peers.agree(self.wanted)
 
     def _dispatch(self) -> None:
         """Hand a trial to every idle worker, unless the run is stopping: a worker that has been
         sent STOP must never get another trial. Callers run `_check_stop` first."""
-        while self.idle and self.stop_reason is None and self.driver.can_ask():
+        while self.idle and self.stop_reason is None and self.wanted is None and self.driver.can_ask():
             worker = self.idle.pop(0)
             info = self._ask()
-            self.driver.started(info, worker)
+            self.driver.started(info, self.labels.get(worker, worker))
             self.transport.send(worker, Tag.TRIAL, TrialRequest.from_info(info))
             self.running[worker] = info
 
@@ -164,7 +188,7 @@ class Manager:
         if tag == Tag.READY:
             ready: Ready = payload
             if ready.error:
-                self.error = self.error or f"rank {src} on {ready.host}: {ready.error}"
+                self.error = self.error or f"rank {self.labels.get(src, src)} on {ready.host}: {ready.error}"
             else:
                 self.idle.append(src)
         elif tag == Tag.RESULT:
@@ -177,6 +201,8 @@ class Manager:
             self._check_stop()  # never start a trial past a limit
             self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
             self.driver.finished(info, result.value, f"{len(self.running)}/{len(self.workers)} busy")
+            if self.peers is not None:
+                self.peers.finished(info.trial_id)
         elif tag == Tag.SIGNAL:
             signalled: Signalled = payload
             log.info("rank %d got %s: stopping the run", src, signalled.signal)

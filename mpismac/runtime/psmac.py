@@ -58,7 +58,7 @@ def run_psmac(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm:
     """Every rank of `comm` calls this and gets the same result (the best incumbent of all)."""
     try:
         with StopSignals() as signals:
-            session = _open(scenario, comm, fresh)
+            session = open_parts(scenario, comm, fresh)
             with session:
                 return _optimize(scenario, target, comm, session, signals, show_progress)
     except UserError:
@@ -68,7 +68,7 @@ def run_psmac(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm:
         raise
 
 
-def _open(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
+def open_parts(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
     """Rank 0 locks the folder, checks the scenario and writes it down first; then every rank
     opens its part."""
     rank = comm.Get_rank()
@@ -97,21 +97,32 @@ def _open(scenario: Scenario, comm: MPI.Comm, fresh: bool) -> Session:
     return session
 
 
-def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, signals: StopSignals,
-              show_progress: bool) -> RunResult:
+def sharing_driver(scenario: Scenario, comm: MPI.Comm, session: Session, show_progress: bool,
+                   ranks: int) -> Driver:
+    """The Driver of optimizer R = `comm.Get_rank()` of the optimizers in `comm` (collective):
+    seed `seed + R`, its share of the budget, and the runs the folder's other parts hold told as
+    shared runs. `ranks`: the job's ranks, as recorded."""
     rank, size = comm.Get_rank(), comm.Get_size()
     others = _other_parts(session, rank)  # read once: the runs other ranks (or earlier ranks) left here
     gone = sum(len(own_finished(rh)) for r, rh in others.items() if r >= size)
     budgets = split_budget(scenario.n_trials, from_all(comm, session.state.runhistory.n_own), from_root(comm, gone))
     mine = scenario.replace(seed=scenario.seed + rank, n_trials=budgets[rank])
-    driver = Driver(mine, session, ranks=size, show_progress=show_progress and rank == 0, model_in_ask=False,
+    driver = Driver(mine, session, ranks=ranks, show_progress=show_progress and rank == 0, model_in_ask=False,
                     rank=rank, pairs_seed=scenario.seed, progress_total=scenario.n_trials)
     for r, rh in sorted(others.items()):
         for record in own_finished(rh):
             if (f"rank{r}", record.trial_id) not in driver.rh.shared_keys:
                 driver.shared(SharedRun.of(rh, record), f"rank{r}")
-    log.info("psmac rank %d of %d: seed %d, %d of the job's %d trials (%d held already)", rank, size, mine.seed,
-             budgets[rank], scenario.n_trials, driver.rh.n_own)
+    log.info("%s %d of %d: seed %d, %d of the job's %d trials (%d held already)",
+             "psmac rank" if scenario.mode == "psmac" else "group", rank, size, mine.seed, budgets[rank],
+             scenario.n_trials, driver.rh.n_own)
+    return driver
+
+
+def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, signals: StopSignals,
+              show_progress: bool) -> RunResult:
+    rank, size = comm.Get_rank(), comm.Get_size()
+    driver = sharing_driver(scenario, comm, session, show_progress, ranks=size)
     hosts = from_all(comm, socket.gethostname())
     executor: Executor | None = None
     try:
@@ -136,7 +147,7 @@ def _optimize(scenario: Scenario, target, comm: MPI.Comm, session: Session, sign
     result = driver.finish(stopped_by)
     log.info("psmac rank %d: %d exchange rounds, %.3f s in them (%.2f%% of %.1f s)", rank, loop.exchange.rounds,
              loop.exchange.seconds, 100 * loop.exchange.seconds / max(walltime, 1e-9), walltime)
-    return _job_result(comm, result)
+    return job_result(comm, result)
 
 
 def _other_parts(session: Session, rank: int) -> dict[int, Any]:
@@ -149,7 +160,7 @@ def _other_parts(session: Session, rank: int) -> dict[int, Any]:
     return out
 
 
-def _job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
+def job_result(comm: MPI.Comm, mine: RunResult) -> RunResult:
     """The same result on every rank: the best incumbent over the ranks (several objectives:
     the Pareto front of every rank's front), every rank's trials."""
     results = from_all(comm, mine)
