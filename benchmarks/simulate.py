@@ -9,6 +9,13 @@ shifted sphere over `--dim` floats). Reported: the workers' utilization, dispatc
 percentiles (a worker's result due -> its next trial sent), results absorbed per second, and
 rank 0's CPU share per second (median and max; above 1 the helper thread and the manager
 overlap).
+
+Groups of managers (`mode: groups`): run it under `mpiexec -n G`; each rank is one group's real
+manager with `--workers / G` simulated workers, and the managers share their runs through the
+real exchange. The figures are then over all groups (latencies pooled, results/s summed, the
+utilization and CPU shares of every manager).
+
+    mpiexec -n 4 .venv/bin/python benchmarks/simulate.py --workers 4096 --duration 60 --scale 1
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ import tempfile
 import numpy as np
 from ConfigSpace import ConfigurationSpace, Float
 
+from mpismac.runhistory.shared import SharedRun
 from mpismac.runtime.simulated import SimulatedWorkers, run_simulated
 from mpismac.scenario import Scenario
+from mpismac.trial import Status, TrialValue
+from mpismac.world import world
 
 
 def main() -> None:
@@ -34,27 +44,75 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=6)
     parser.add_argument("--facade", default="hpo")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preload", type=int, default=0, help="finished runs the model starts with")
+    parser.add_argument("--checkpoint-interval", type=int, default=1, help="results between journal fsyncs")
+    parser.add_argument("--exchange-interval", type=float, default=1.0, help="groups: seconds between rounds")
     args = parser.parse_args()
 
-    rng = np.random.default_rng(args.seed)
-    cs = ConfigurationSpace({f"x{i}": Float(f"x{i}", (0.0, 1.0)) for i in range(args.dim)})
-    workers = SimulatedWorkers(args.workers,
-                               lambda request: args.duration * float(rng.lognormal(0.0, args.jitter)),
-                               lambda config: sum((v - 0.3) ** 2 for v in config.values()), args.scale)
-    with tempfile.TemporaryDirectory() as out:
+    comm = world()
+    groups = comm.Get_size() if comm is not None else 1
+    rank = comm.Get_rank() if comm is not None else 0
+    n_workers = args.workers // groups
+    rng = np.random.default_rng([args.seed, rank])
+    cs = ConfigurationSpace({f"x{i}": Float(f"x{i}", (0.0, 1.0)) for i in range(args.dim)}, seed=args.seed)
+
+    def cost(config) -> float:
+        return sum((v - 0.3) ** 2 for v in config.values())
+
+    def value(config) -> TrialValue:
+        return TrialValue((cost(config),), Status.SUCCESS, 0.0, 1.0)
+
+    workers = SimulatedWorkers(n_workers, lambda request: args.duration * float(rng.lognormal(0.0, args.jitter)),
+                               cost, args.scale)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = comm.bcast(tmp, root=0) if comm is not None else tmp
         scenario = Scenario(configspace=cs, name="sim", output_directory=out, n_trials=args.trials,
-                            facade=args.facade, seed=args.seed, deterministic=True, snapshot_interval=30.0)
-        result, stats = run_simulated(scenario, workers, args.workers)
-    lat = np.array(stats["latencies"]) * 1000
-    shares = stats["cpu_shares"] or [0.0]
-    print(f"{args.workers} workers, {args.duration:g} s trials / {args.scale:g} (jitter {args.jitter:g}), "
-          f"{result.n_finished} trials, facade {args.facade}")
-    print(f"utilization {stats['utilization']:.3f}; results {stats['results_per_s']:.0f}/s "
-          f"over {stats['wall_s']:.1f} s")
+                            facade=args.facade, seed=args.seed, deterministic=True, snapshot_interval=30.0,
+                            checkpoint_interval=args.checkpoint_interval,
+                            **({"mode": "groups", "psmac": {"exchange_interval": args.exchange_interval}}
+                               if comm is not None else {}))
+        preload = [SharedRun(dict(c), "preload", None, 0, None, value(c), i, -1)
+                   for i, c in enumerate(cs.sample_configuration(args.preload))] if args.preload else []
+        result, stats = run_simulated(scenario, workers, n_workers, managers=comm, preload=preload)
+        every = comm.gather(stats, root=0) if comm is not None else [stats]
+        if comm is not None:
+            comm.barrier()  # the folder is removed once every manager is done with it
+    if rank != 0:
+        return
+    lat = np.concatenate([np.array(s["latencies"]) for s in every]) * 1000
+    shares = [x for s in every for x in s["cpu_shares"]] or [0.0]
+    utils = [s["utilization"] for s in every]
+    wall = max(s["wall_s"] for s in every)
+    print(f"{args.workers} workers{f' in {groups} groups' if groups > 1 else ''}, {args.duration:g} s trials / "
+          f"{args.scale:g} (jitter {args.jitter:g}), {result.n_finished} trials, facade {args.facade}, "
+          f"checkpoint_interval {args.checkpoint_interval}")
+    print(f"utilization {statistics.fmean(utils):.3f} (per manager {min(utils):.3f}..{max(utils):.3f}); "
+          f"results {result.n_finished / wall:.0f}/s over {wall:.1f} s; offered "
+          f"{args.workers * args.scale / args.duration:.0f}/s; observations per manager at the end "
+          f"{max(s['observations'] for s in every)}")
     if len(lat):
         p50, p95, p99, top = np.percentile(lat, [50, 95, 99, 100])
         print(f"dispatch latency ms: p50 {p50:.2f}, p95 {p95:.2f}, p99 {p99:.2f}, max {top:.1f}")
-    print(f"rank 0 CPU share per second: median {statistics.median(shares):.2f}, max {max(shares):.2f}")
+    print(f"manager CPU share per second: median {statistics.median(shares):.2f}, max {max(shares):.2f}")
+    fallbacks = sum(s["fallbacks"] for s in every)
+    print(f"model refits {sum(s['fits'] for s in every)}; random fallbacks (no proposal ready) {fallbacks} "
+          f"= {fallbacks / max(1, result.n_finished):.1%} of the trials")
+    if groups == 1:
+        _windows(every[0], args.preload)
+
+
+def _windows(stats: dict, preload: int) -> None:
+    """Trials sent per second and dispatch latency, over each fifth of the run (by observations)."""
+    sent, lat = np.array(stats["sent"]), np.array(stats["latencies"]) * 1000
+    n, first = len(sent), len(sent) - len(lat)  # the first trial of each worker has no latency
+    for k in range(5):
+        lo, hi = k * n // 5, (k + 1) * n // 5 - 1
+        if hi <= lo:
+            continue
+        rate = (hi - lo) / max(1e-9, sent[hi] - sent[lo])
+        window = lat[max(0, lo - first):max(0, hi - first)]
+        p50 = f"{np.median(window):.2f}" if len(window) else "-"
+        print(f"  observations {preload + lo:>6}..{preload + hi:<6} sent {rate:7.1f}/s  latency p50 {p50} ms")
 
 
 if __name__ == "__main__":

@@ -109,3 +109,23 @@ def test_the_state_written_per_trial_stays_small():
     import json
 
     assert len(json.dumps(opt.state())) < 300 and len(json.dumps(opt.counters())) < 80
+
+
+def test_the_next_trial_comes_from_the_oldest_race_that_wants_one():
+    """Thousands of races at once (one per worker): `next_trial` takes the races in the order
+    they began, as a walk over all of them would, without walking them."""
+    cs = ConfigurationSpace({"x": (-1.0, 1.0)})
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=400, seed=3, deterministic=False))
+    rng = np.random.default_rng(0)
+    pending = []
+    for _ in range(300):
+        intensifier = opt._intensifier
+        wanted = [(c, intensifier.n_inc) for c in intensifier.incumbents] + list(intensifier.races.items())
+        expected = next(((c, k) for c, stage in wanted for k in range(stage) if (c, k) not in intensifier.started),
+                        None)
+        assert intensifier.next_trial() == expected
+        pending.append(opt.ask())
+        if len(pending) > 40 or rng.random() < 0.4:  # results out of order, many races open
+            info = pending.pop(int(rng.integers(len(pending))))
+            opt.tell(info, _true(info.config) + _noise(info.seed, None))
+    assert max(opt._intensifier.races.values()) > 1  # races went past their first pair

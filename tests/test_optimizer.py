@@ -290,3 +290,48 @@ def test_a_proposal_from_the_latest_model_replaces_an_older_one(space):
     assert (opt.n_prepared, opt.n_fresh) == (2, 0)
     opt.propose_job(keep_at_most=3).run()  # room in the queue: nothing dropped
     assert (opt.n_prepared, opt.n_fresh) == (3, 1)
+
+
+def test_with_no_proposal_ready_a_manager_gets_a_random_configuration_not_a_model_proposal(space):
+    """`ask(model_now=False)`, as the MPI manager asks while its helper refits: the model is not
+    run on the asking thread; the configuration is a uniform random one (origin "fallback")."""
+    opt = Optimizer(Scenario(configspace=space, facade="hpo", deterministic=True, n_trials=60), auto_update=False)
+    for _ in range(12):
+        info = opt.ask()
+        opt.tell(info, _branin(info.config))
+    assert opt.ask(model_now=False).origin != "fallback"  # no model yet: the initial design goes on
+    opt.update_model()
+    quick = [opt.ask(model_now=False) for _ in range(3)]
+    assert [i.origin for i in quick] == ["fallback"] * 3 and opt.n_fallbacks == 3
+    assert len({i.config_id for i in quick}) == 3
+    assert opt.ask().origin in ("acquisition", "local")  # the default still proposes from the model
+    opt.propose_job(count=2).run()
+    assert opt.ask(model_now=False).origin in ("acquisition", "local")  # a prepared proposal first
+
+
+def test_a_model_learns_from_a_bounded_set_that_keeps_the_best(space, monkeypatch):
+    """Past MAX_TRAINING configurations a refit takes the best half and a sample of the rest;
+    the costs per configuration are kept as results are told (crashes: the worst finite cost)."""
+    import numpy as np
+
+    from mpismac.optimizer import model_bo
+
+    monkeypatch.setattr(model_bo, "MAX_TRAINING", 20)
+    opt = Optimizer(Scenario(configspace=space, facade="hpo", deterministic=True, n_trials=100), auto_update=False)
+    costs = {}
+    for k in range(60):
+        info = opt.ask()
+        if k == 7:
+            opt.tell(info, TrialValue((float("inf"),), Status.CRASHED, 0.0, 1.0))
+            costs[info.config_id] = None
+            continue
+        costs[info.config_id] = _branin(info.config)
+        opt.tell(info, costs[info.config_id])
+    ids, observed = opt._observed.costs()
+    finite = [c for c in costs.values() if c is not None]
+    assert ids == list(costs) and observed[ids.index(next(c for c, v in costs.items() if v is None)), 0] == max(finite)
+    data = opt._proposer.training_set(opt.runhistory, opt._observed)
+    assert len(data.rows) == 20 and len(data.observed) == 60
+    best = sorted(finite)[:10]
+    assert np.allclose(np.sort(data.costs)[:10], best)  # the best half is always in
+    assert opt.update_model() and opt.ask().origin in ("acquisition", "local")

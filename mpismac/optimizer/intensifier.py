@@ -17,6 +17,7 @@ front otherwise, removing the incumbents it dominates.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from typing import Any
 
@@ -68,7 +69,11 @@ class Intensifier:
         legacy = [state["incumbent"]] if state.get("incumbent") is not None else []  # before the front
         self.incumbents: list[int] = [int(c) for c in state.get("incumbents", legacy)]
         self.n_inc: int = state.get("n_inc", 1)
-        self.races: dict[int, int] = {int(c): n for c, n in state.get("races", {}).items()}  # config -> stage
+        self.races: dict[int, int] = {}  # config -> stage, in the order they entered the race
+        self._entered: dict[int, int] = {}  # config -> when it entered the race
+        self._wanting: list[tuple[int, int]] = []  # heap (entered, config) of races that may want a pair run
+        for c, n in state.get("races", {}).items():
+            self._set_stage(int(c), n)
         self.changed_by: int | None = state.get("changed_by")
 
     def state(self) -> dict[str, Any]:
@@ -92,28 +97,39 @@ class Intensifier:
     # -- what to run -------------------------------------------------------------------------------
 
     def next_trial(self) -> tuple[int, int] | None:
-        """(config, pair) the race wants run next; None when a new challenger is needed."""
+        """(config, pair) the race wants run next; None when a new challenger is needed. The
+        races are looked at in the order they began, through a heap of those that may want a
+        pair run: O(log races) with thousands of challengers racing at once."""
         for incumbent in self.incumbents:
             for k in range(self.n_inc):
                 if (incumbent, k) not in self.started:
                     return incumbent, k
-        for config_id, stage in self.races.items():
-            for k in range(stage):
-                if (config_id, k) not in self.started:
-                    return config_id, k
+        while self._wanting:
+            config_id = self._wanting[0][1]
+            stage = self.races.get(config_id, 0)
+            wanted = next((k for k in range(stage) if (config_id, k) not in self.started), None)
+            if wanted is not None:
+                return config_id, wanted
+            heapq.heappop(self._wanting)  # every pair of its stage started: back when the stage grows
         return None
+
+    def _set_stage(self, config_id: int, stage: int) -> None:
+        """A race enters `stage` (a new one: stage 1)."""
+        entered = self._entered.setdefault(config_id, len(self._entered))
+        self.races[config_id] = stage
+        heapq.heappush(self._wanting, (entered, config_id))
 
     def add_challenger(self, config_id: int) -> tuple[int, int]:
         """A new configuration enters the race on the first pair."""
         if not self.incumbents and not self.races or not self.knows(config_id):
-            self.races[config_id] = 1
+            self._set_stage(config_id, 1)
         return config_id, 0
 
     def add_shared(self, config_id: int, pair: int) -> None:
         """A run made elsewhere on one of our pairs: a configuration new to the race becomes a
         challenger (it may win the race), a known one just gets the result."""
         if not self.knows(config_id) and config_id not in self.incumbents:
-            self.races[config_id] = 1
+            self._set_stage(config_id, 1)
         self.mark_started(config_id, pair)
 
     def mark_started(self, config_id: int, pair: int) -> None:
@@ -179,7 +195,7 @@ class Intensifier:
                                                           if not dominates(mine, t)]  # type: ignore[arg-type]
                 self._promote(config_id, stage, trial_id, kept)
                 return True
-            self.races[config_id] = min(2 * stage, self.n_inc)
+            self._set_stage(config_id, min(2 * stage, self.n_inc))
             return True
         return False
 

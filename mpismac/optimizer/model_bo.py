@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..runhistory import RunHistory
 from ..scenario import Scenario
-from ..trial import Status
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
 from .local_model import local_step
+from .observations import Observations
 from .scalarize import chebyshev, normalized, random_weights
 from .streams import derived_int, generator
 from .surrogate import Forest
@@ -44,31 +45,11 @@ N_RANDOM = 500
 N_STARTS = 10
 LOCAL_ROUNDS = ((0.15, 60), (0.05, 60), (0.015, 60))  # (step std in the unit cube, neighbours per start)
 PENDING_LENGTH = 0.02  # how far (per dimension, unit cube) the acquisition is lowered around a pending trial
+MAX_TRAINING = 4000  # configurations a model learns from at most (see `_bounded`)
+DENSE_PENDING = 64  # up to this many pending trials, distances to them as one matrix; beyond, a k-d tree
 SINGLE = 0.5  # share of local-search neighbours that move one numeric hyperparameter only
 LOCAL_EVERY = 2  # hpo: proposals whose index is a multiple of this are local steps (0: none)
 N_SAMPLES = 32  # several objectives, models other than a forest: draws per prediction to scalarize
-
-
-def observed_costs(rh: RunHistory, untold: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
-    """Configurations with finished trials (but those `untold`) and their mean costs (configs x
-    objectives); failed trials count with the worst finite cost of each objective."""
-    sums: dict[int, np.ndarray] = {}
-    counts: dict[int, int] = {}
-    for r in rh.trials.values():
-        if r.status == Status.RUNNING or not r.cost or r.trial_id in untold:
-            continue
-        sums[r.config_id] = sums.get(r.config_id, 0) + np.asarray(r.cost, dtype=float)
-        counts[r.config_id] = counts.get(r.config_id, 0) + 1
-    ids = list(sums)
-    if not ids:
-        return [], np.empty(0)
-    costs = np.array([sums[i] / counts[i] for i in ids])
-    finite = np.isfinite(costs)
-    for j in range(costs.shape[1]):
-        col = costs[:, j]
-        worst = col[finite[:, j]].max() if finite[:, j].any() else 1.0
-        col[~finite[:, j]] = worst
-    return ids, costs
 
 
 def log_scaled(costs: np.ndarray) -> np.ndarray:
@@ -97,6 +78,21 @@ class TrainingSet:
     y: np.ndarray
     costs: np.ndarray
     seed: int
+    observed: np.ndarray  # every configuration told (rows may be a subset): never proposed again
+
+
+def _bounded(data: TrainingSet, rank: np.ndarray) -> TrainingSet:
+    """`data`, or past MAX_TRAINING configurations a subset of that many: the best half by
+    `rank` (lower is better; the local model fits around the best) and a uniform sample of the
+    rest, drawn from the fit's seed."""
+    n = len(rank)
+    if n <= MAX_TRAINING:
+        return data
+    order = np.argsort(rank, kind="stable")
+    best, rest = order[: MAX_TRAINING // 2], order[MAX_TRAINING // 2:]
+    sample = np.random.default_rng(data.seed).choice(rest, MAX_TRAINING - len(best), replace=False)
+    keep = np.sort(np.concatenate([best, sample]))
+    return TrainingSet(data.rows[keep], data.y[keep], data.costs[keep], data.seed, data.observed)
 
 
 class ModelBO:
@@ -115,20 +111,23 @@ class ModelBO:
         self.forest: Surrogate = surrogate or Forest()
         self._per_objective: list[Surrogate] = []  # several objectives: one model each
         self._ready = False  # a model is in place
-        self._x = np.empty((0, self.space.dim))
+        self._x = self._observed = np.empty((0, self.space.dim))
         self._y = np.empty(0)
         self._costs = np.empty(0)
+        self._seen: set[bytes] | None = None  # the data's feature rows (never proposed again), made when needed
 
-    def training_set(self, rh: RunHistory, untold: frozenset[int] = frozenset()) -> TrainingSet | None:
-        """What the model learns from, as arrays (cheap; in the thread that tells results)."""
-        ids, costs = observed_costs(rh, untold)
+    def training_set(self, rh: RunHistory, observed: Observations) -> TrainingSet | None:
+        """What the model learns from, as arrays (cheap; in the thread that tells results): at
+        most MAX_TRAINING configurations, so that a refit does not grow without bound."""
+        ids, costs = observed.costs()
         if len(ids) < 2:
             return None
         seed = derived_int(self.seed, "forest", len(ids))
+        rows = rh.vectors()[ids]
         if costs.shape[1] > 1:
             scaled = normalized(costs)
-            return TrainingSet(rh.vectors()[ids], scaled, scaled, seed)
-        return TrainingSet(rh.vectors()[ids], log_scaled(costs[:, 0]), costs[:, 0], seed)
+            return _bounded(TrainingSet(rows, scaled, scaled, seed, rows), scaled.max(axis=1))
+        return _bounded(TrainingSet(rows, log_scaled(costs[:, 0]), costs[:, 0], seed, rows), costs[:, 0])
 
     def fit(self, data: TrainingSet) -> tuple[Any, TrainingSet]:
         """A new fitted surrogate; touches nothing that `propose` reads, so it may run in
@@ -151,7 +150,8 @@ class ModelBO:
             self._per_objective = model
         else:
             self.forest = model
-        self._x, self._y, self._costs = data.rows, data.y, data.costs
+        self._x, self._y, self._costs, self._observed = data.rows, data.y, data.costs, data.observed
+        self._seen = None
         self._ready = True
 
     def _features(self, rows: np.ndarray) -> np.ndarray:
@@ -212,9 +212,16 @@ class ModelBO:
             pending_rows = np.vstack([pending_rows, row[None]])
         return out
 
+    def _seen_rows(self) -> set[bytes]:
+        """The data's feature rows, rounded: never proposed again (made once per model)."""
+        if self._seen is None:
+            self._seen = {r.tobytes() for r in np.round(self._features(self._observed), 9)}
+        return self._seen
+
     def _scalarized(self, weights: np.ndarray) -> ModelBO:
         """A view of this model on one scalarization of the objectives: its data, and the
         per-objective models scalarized sample by sample."""
+        self._seen_rows()  # made here once, not in each view
         view = copy.copy(self)
         view._costs = view._y = chebyshev(self._y, weights)
         view.forest = Scalarized(self._per_objective, weights)
@@ -224,10 +231,15 @@ class ModelBO:
 
     def _penalty(self, feats: np.ndarray, others: np.ndarray) -> np.ndarray:
         """log of how far each row is from the nearest of `others` (features), in (-690, 0]:
-        near 0 beyond a few PENDING_LENGTHs, very low on top of one."""
-        d2 = ((feats.astype(np.float64)[:, None, :] - others.astype(np.float64)[None, :, :]) ** 2).sum(axis=2)
+        near 0 beyond a few PENDING_LENGTHs, very low on top of one. Many others (thousands of
+        trials running): the nearest through a k-d tree, not a rows x others matrix."""
+        feats, others = feats.astype(np.float64), others.astype(np.float64)
+        if len(others) > DENSE_PENDING:
+            d2 = cKDTree(others).query(feats, k=1)[0] ** 2
+        else:
+            d2 = ((feats[:, None, :] - others[None, :, :]) ** 2).sum(axis=2).min(axis=1)
         length2 = (PENDING_LENGTH**2) * self.space.dim
-        return np.log(np.maximum(-np.expm1(-d2.min(axis=1) / length2), 1e-300))
+        return np.log(np.maximum(-np.expm1(-d2 / length2), 1e-300))
 
     def _score(self, rows: np.ndarray, pending: np.ndarray) -> np.ndarray:
         feats = self._features(rows)
@@ -261,7 +273,7 @@ class ModelBO:
         rows = np.vstack(pools)
         scores = np.concatenate(pool_scores)
         feats = self._features(rows)
-        seen = {r.tobytes() for r in np.round(self._features(self._x), 9)}
+        seen = self._seen_rows()
         scores[[r.tobytes() in seen for r in np.round(feats, 9)]] = -np.inf  # never a configuration run before
         chosen: list[np.ndarray] = []
         for k in range(count):

@@ -25,6 +25,7 @@ from ..space import config_values
 from ..trial import Status, TrialInfo, TrialValue
 from .initial_design import initial_design, initial_design_size
 from .intensifier import Intensifier
+from .observations import Observations
 from .streams import derived_int
 
 
@@ -45,10 +46,9 @@ class Proposer(Protocol):
         """Configurations `index` .. `index + count - 1` (values, origin), kept away from the
         `pending_rows` and from one another."""
 
-    def training_set(self, runhistory: RunHistory, untold: frozenset[int]) -> Any:
+    def training_set(self, runhistory: RunHistory, observed: Observations) -> Any:
         """A refit in three steps, so that it can run in another thread: the data (None: nothing
-        to fit) from the finished trials but those `untold` (results in hand that the optimizer
-        was not told yet), taken in the thread that tells results, ..."""
+        to fit) from the costs told so far, `observed`, taken in the thread that tells results, ..."""
 
     def fit(self, data: Any) -> Any:
         """... a fitted model from it (any thread, reading nothing `propose` changes), ..."""
@@ -99,7 +99,7 @@ class RandomSearch:
         self._cs.seed(derived_int(self._seed, "random", index))
         return config_values(self._cs.sample_configuration()), "random"
 
-    def training_set(self, runhistory: RunHistory, untold: frozenset[int]) -> None:
+    def training_set(self, runhistory: RunHistory, observed: Observations) -> None:
         """Random search has no model."""
         return None
 
@@ -124,6 +124,8 @@ def _gaussian_process(scenario: Scenario) -> Proposer:
 
 
 PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process}
+REFIT_GROWTH = 0.1  # a refit comes before proposals once the data has grown by this share (see next_job)
+FALLBACK = "fallback"  # the origin of a random configuration handed out when no proposal was ready
 
 
 class Optimizer:
@@ -152,7 +154,13 @@ class Optimizer:
         self._n_told = 0
         self._n_modeled = -1
         self.n_fits = 0  # models installed
+        self.n_fallbacks = 0  # new configurations sampled at random because no proposal was ready
+        self._sampler: Any = None  # a copy of the space that draws them
         self.runhistory = runhistory or RunHistory(scenario.configspace, scenario.objectives)
+        self._observed = Observations(len(scenario.objectives))  # the costs told, per configuration
+        for r in self.runhistory.trials.values():  # a resumed run: every finished trial was told
+            if r.status != Status.RUNNING and r.cost:
+                self._observed.add(r.config_id, r.cost)
         self._write = write or RunState(self.runhistory).apply
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
         state = state or {}
@@ -168,13 +176,16 @@ class Optimizer:
 
     # -- ask/tell -----------------------------------------------------------------------------------
 
-    def ask(self) -> TrialInfo:
+    def ask(self, model_now: bool = True) -> TrialInfo:
         """The next trial to run: a trial the race needs, else a new configuration from the
-        facade. Trials asked and not told yet count as pending."""
+        facade. Trials asked and not told yet count as pending. `model_now=False` (a manager
+        whose helper thread makes the proposals): when none is prepared and a model exists,
+        the new configuration is a random sample (origin "fallback", counted in `n_fallbacks`)
+        instead of a proposal computed now, so that no worker waits for the model."""
         if self._requeue:
             info = self.runhistory.info(self._requeue.popleft())
         else:
-            config_id, pair = self._intensifier.next_trial() or self._new_challenger()
+            config_id, pair = self._intensifier.next_trial() or self._new_challenger(model_now)
             instance, seed = self._intensifier.pairs[pair]
             trial_id = self._next_trial_id
             self._next_trial_id += 1
@@ -184,11 +195,14 @@ class Optimizer:
         self._pending[info.trial_id] = info
         return info
 
-    def _new_challenger(self) -> tuple[int, int]:
+    def _new_challenger(self, model_now: bool) -> tuple[int, int]:
         if self._prepared:
             newest = max(p.model for p in self._prepared)  # the first made from the newest model
             values, origin, _, _ = self._prepared.pop(next(i for i, p in enumerate(self._prepared)
                                                            if p.model == newest))
+        elif not model_now and self.n_fits > 0:
+            values, origin = self._random_sample(), FALLBACK
+            self.n_fallbacks += 1
         else:
             if self.auto_update:
                 self.update_model()
@@ -201,6 +215,13 @@ class Optimizer:
             pair = next((k for k in range(self._intensifier.max_calls) if (config_id, k) not in started), 0)
             return config_id, pair
         return self._intensifier.add_challenger(config_id)
+
+    def _random_sample(self) -> dict[str, Any]:
+        """A uniform random configuration, from a stream of the trial id (about a millisecond)."""
+        if self._sampler is None:
+            self._sampler = copy.deepcopy(self.scenario.configspace)
+        self._sampler.seed(derived_int(self.scenario.seed, FALLBACK, self._next_trial_id))
+        return config_values(self._sampler.sample_configuration())
 
     def _config(self, values: dict[str, Any], origin: str) -> int:
         """The id of a configuration, written down first if it is new to the run."""
@@ -228,6 +249,8 @@ class Optimizer:
             self._write(TrialEnded(info.trial_id, value))
         self._pending.pop(info.trial_id)
         self._n_told += 1
+        if value.cost:
+            self._observed.add(info.config_id, value.cost)
         cost = value.cost if value.cost else self.scenario.crash_costs
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id)
@@ -261,6 +284,8 @@ class Optimizer:
                                    run.trial, run.rank, time.time()))
         self._next_trial_id += 1
         self._n_told += 1
+        if run.value.cost:
+            self._observed.add(config_id, run.value.cost)
         pair = self._intensifier.pair_of(run.instance, run.seed)
         if pair is not None:
             self._intensifier.add_shared(config_id, pair)
@@ -275,20 +300,23 @@ class Optimizer:
         rows += [p.row for p in self._prepared if not any(p is q for q in leaving)]
         return np.array(rows).reshape(len(rows), len(self.scenario.configspace))
 
-    def next_job(self, room: int, keep: int) -> BackgroundJob | None:
+    def next_job(self, room: int, keep: int, hurry: bool = False) -> BackgroundJob | None:
         """The slow work to do next off the dispatch path, None when there is none. A proposal
         job while fewer than `keep` proposals are ready from the current model (fresh ones
         replace stale ones; never past `room`, the new configurations the budget still allows;
         never before the first model), otherwise a refit when results came in since the last
         one began. The two take turns when both are due, except that a queue less than half
         full is refilled first (many workers, short trials: the model is refit less often, and
-        no worker waits)."""
+        no worker waits), and a queue that would run dry during a refit (`hurry`: the runtime
+        measures that) is refilled first too, unless the model is overdue: the results told
+        since its data was taken are at least `keep` and a REFIT_GROWTH share of that data."""
         fresh = self.n_fresh
         count = min(keep - fresh, room - fresh)
         want_proposal = count > 0 and not self.needs_first_model
         low = len(self._prepared) < max(1, keep // 2)
+        overdue = self._n_told - self._n_modeled >= max(keep, REFIT_GROWTH * self._n_modeled)
         job = None
-        if not (want_proposal and (low or self._last_job == "refit")):
+        if not (want_proposal and (low or hurry or self._last_job == "refit")) or overdue:
             job = self.refit_job()
         if job is None and want_proposal:
             job = self.propose_job(keep_at_most=keep, count=count)
@@ -342,7 +370,7 @@ class Optimizer:
         since the last one. Proposals go on from the current model while it computes."""
         if self._n_modeled == self._n_told:
             return None
-        told, data = self._n_told, self._proposer.training_set(self.runhistory, frozenset(self._pending))
+        told, data = self._n_told, self._proposer.training_set(self.runhistory, self._observed)
         self._n_modeled = told  # in the making: not started again for these results
 
         def compute() -> Any:

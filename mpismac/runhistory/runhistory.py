@@ -68,7 +68,7 @@ class RunHistory:
         self.trials: dict[int, TrialRecord] = {}
         self.trajectory: list[TrajectoryEntry] = []
         self._ids: dict[str, int] = {}
-        self._vectors: list[np.ndarray] = []
+        self._vectors = np.empty((64, len(configspace)))  # rows 0..len(configs)-1 in use; grows by doubling
         self.n_shared = 0
         self.shared_keys: set[tuple[str, int]] = set()  # (source, origin_trial) of every shared run
 
@@ -85,8 +85,15 @@ class RunHistory:
         self._ids[key] = config_id
         self.configs.append(dict(values))
         self.origins.append(origin)
-        self._vectors.append(Configuration(self.configspace, values=values).get_array())
+        self._add_vector(Configuration(self.configspace, values=values).get_array())
         return config_id, True
+
+    def _add_vector(self, row: np.ndarray) -> None:
+        """The vector of the configuration just appended to `configs`."""
+        n = len(self.configs) - 1
+        if n == len(self._vectors):
+            self._vectors = np.vstack([self._vectors, np.empty_like(self._vectors)])
+        self._vectors[n] = row
 
     def add_lost(self, count: int) -> None:
         """Placeholders for configurations whose records were damaged and skipped: their ids stay
@@ -94,7 +101,7 @@ class RunHistory:
         for _ in range(count):
             self.configs.append({})
             self.origins.append(LOST)
-            self._vectors.append(np.full(len(self.configspace), np.nan))
+            self._add_vector(np.full(len(self.configspace), np.nan))
 
     def start_trial(self, info: TrialInfo, start_time: float, worker: int = 0, origin_rank: int = 0) -> None:
         """Record a trial as running; a re-queued trial keeps its id and is started again."""
@@ -161,8 +168,7 @@ class RunHistory:
 
     def vectors(self) -> np.ndarray:
         """ConfigSpace's vector encoding of every configuration (NaN where inactive)."""
-        n = len(self.configspace)
-        return np.vstack(self._vectors) if self._vectors else np.empty((0, n))
+        return self._vectors[: len(self.configs)].copy()
 
     @property
     def incumbent(self) -> TrajectoryEntry | None:

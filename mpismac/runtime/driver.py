@@ -20,6 +20,7 @@ from .result import FrontPoint, RunResult
 from .session import Session
 
 log = logging.getLogger("mpismac")
+GROUP_COMMIT_S = 0.05  # results taken in one sweep wait at most this long for their checkpoint
 
 
 class Clock:
@@ -64,6 +65,7 @@ class Driver:
         self.clock = Clock(session.state.walltime_used, session.state.cputime_used)
         self.progress = Progress(progress_total or scenario.n_trials, enabled=show_progress)
         self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
         self._in_flight: set[int] = set()  # trials started in this job and not finished (cut short: stay)
         self.n_finished = len(self.rh.finished()) - self.rh.n_shared  # own trials
         self.n_shared_from_job = sum(r.source.startswith("rank") for r in self.rh.trials.values())
@@ -137,17 +139,19 @@ class Driver:
 
     # -- trials ------------------------------------------------------------------------------------
 
-    def ask(self) -> TrialInfo:
-        return self.optimizer.ask()
+    def ask(self, model_now: bool = True) -> TrialInfo:
+        return self.optimizer.ask(model_now)
 
     def started(self, info: TrialInfo, worker: int) -> None:
         now = time.time()
         self._in_flight.add(info.trial_id)
         self.recorder.write(TrialStarted.of(info, now, worker, self.rank, self.optimizer.counters()))
 
-    def finished(self, info: TrialInfo, value: TrialValue, extra: str = "") -> None:
+    def finished(self, info: TrialInfo, value: TrialValue, extra: str = "", commit: bool = True) -> None:
         """Write the result, tell the optimizer (in reproducible mode: when its turn comes),
-        checkpoint when due, show progress."""
+        checkpoint when due (`commit=False`: the caller calls `commit` after a sweep of
+        results, so that results that came together share one fsync; a sweep that goes on
+        commits every GROUP_COMMIT_S), show progress."""
         self._in_flight.discard(info.trial_id)
         self.clock.trial_cpu += value.additional_info.get("cpu_time", 0.0)
         self.recorder.write(TrialEnded(info.trial_id, value))
@@ -157,9 +161,14 @@ class Driver:
         else:
             self._waiting[info.trial_id] = (info, value)
         self._since_checkpoint += 1
+        if commit or time.monotonic() - self._last_checkpoint >= GROUP_COMMIT_S:
+            self.commit()
+        self._show(extra)
+
+    def commit(self) -> None:
+        """Checkpoint if `checkpoint_interval` results (or shared runs) came in since the last."""
         if self._since_checkpoint >= self.scenario.checkpoint_interval:
             self.checkpoint()
-        self._show(extra)
 
     def shared(self, run: SharedRun, source: str) -> None:
         """pSMAC: a finished run from another rank (`source` "rank{R}") or job (a run folder):
@@ -213,6 +222,7 @@ class Driver:
         self.recorder.checkpoint(self.optimizer.state(), self.clock.walltime, self.clock.cputime,
                                  force_snapshot=final)
         self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
 
     def finish(self, stopped_by: str) -> RunResult:
         for trial_id in sorted(self._waiting):  # what is still waiting counts for the result

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -34,6 +35,8 @@ STOP_TIMEOUT_S = 30.0
 MAX_PREPARED = 32  # proposals kept ready at most (made several at a time: cheap)
 SWITCH_INTERVAL_S = 0.0005  # Python's thread switch interval while managing (restored after)
 POLL_BACKOFF = (0.0001, 0.001, 1.5)  # results can come at any moment: keep polling short
+RATE_WINDOW_S = 2.0  # the result rate is counted over this many seconds
+WAIT_SHARE = 0.1  # a worker waits for a model proposal at most this share of its turnaround
 
 
 class Helper:
@@ -46,10 +49,34 @@ class Helper:
         self._job: BackgroundJob | None = None
         self._future: Future | None = None
         self._started = 0.0
+        self.refit_s = 0.0  # how long the last refit took
+        self.propose_s = 0.0  # how long the last proposal job took
+        self.cycle_s = 0.0  # a worker's turnaround, trial sent -> result in (moving average)
+        self._results: deque[float] = deque()  # when the results of the last RATE_WINDOW_S came
+
+    def result(self, cycle_s: float) -> None:
+        """A result came in, `cycle_s` after its trial was sent (the rate at which proposals
+        are used up, and how long a worker may wait for one)."""
+        self.cycle_s = cycle_s if self.cycle_s == 0 else 0.9 * self.cycle_s + 0.1 * cycle_s
+        now = time.monotonic()
+        self._results.append(now)
+        while self._results[0] < now - RATE_WINDOW_S:
+            self._results.popleft()
+
+    @property
+    def hurried(self) -> bool:
+        """Whether the prepared proposals would run out during a refit, at the current rate."""
+        return self.refit_s * len(self._results) / RATE_WINDOW_S > self.driver.optimizer.n_prepared
 
     @property
     def making_proposals(self) -> bool:
         return self._job is not None and self._job.kind == "proposal"
+
+    def proposals_soon(self) -> bool:
+        """Whether the proposals in the making are expected within WAIT_SHARE of a worker's
+        turnaround: worth waiting for, rather than handing out a random configuration."""
+        remaining = self.propose_s - (time.time() - self._started)
+        return self.making_proposals and remaining <= WAIT_SHARE * self.cycle_s
 
     def step(self) -> bool:
         """Install a finished job, or start the next one; True if it did either."""
@@ -58,7 +85,7 @@ class Helper:
                 return False
             self.finish()
             return True
-        job = self.driver.optimizer.next_job(self.driver.room(), self.keep)
+        job = self.driver.optimizer.next_job(self.driver.room(), self.keep, hurry=self.hurried)
         if job is None:
             return False
         self._job, self._started = job, time.time()
@@ -71,8 +98,13 @@ class Helper:
             return
         job, computed = self._job, self._future.result()  # a failure in the thread raises here: the job aborts
         self._job = self._future = None
+        fits = self.driver.optimizer.n_fits
         job.install(computed)
         if job.kind == "refit":
+            self.refit_s = time.time() - self._started
+        else:
+            self.propose_s = time.time() - self._started
+        if self.driver.optimizer.n_fits > fits:  # a model was fit (facade random has none)
             self.driver.model_updated(self._started)
 
     def close(self) -> None:
@@ -105,6 +137,7 @@ class Manager:
         self.workers = workers
         self.idle: list[int] = []
         self.running: dict[int, TrialInfo] = {}
+        self.sent: dict[int, float] = {}  # when each worker was sent its trial
         self.wanted: str | None = None  # why this manager wants the run to end (with peers: not yet agreed)
         self.stop_reason: str | None = None
         self.error: str | None = None
@@ -133,6 +166,7 @@ class Manager:
                     backoff.reset()
                     self._step_helper()  # cheap; with instant trials messages never stop coming
                     continue  # drain everything that arrived before dispatching
+                self.driver.commit()  # the results drained share one checkpoint (one fsync)
                 self._check_stop()
                 if self.stop_reason:
                     break
@@ -146,6 +180,11 @@ class Manager:
                 self.helper.close()
             sys.setswitchinterval(switch)
         self._stop_workers()
+        fallbacks = self.driver.optimizer.n_fallbacks
+        if fallbacks:
+            log.warning("%d trial(s) of this job ran a random configuration because no proposal of the model was "
+                        "ready: the manager was at its capacity (see docs/scale.md: fewer workers per manager, "
+                        "mode groups)", fallbacks)
         if self.error:
             raise UserError(self.error)
         return self.stop_reason
@@ -154,15 +193,22 @@ class Manager:
         return self.helper is not None and self.helper.step()
 
     def _ask(self) -> TrialInfo:
-        """The next trial now. Without a prepared proposal the helper's proposal in the making is
-        waited for (never two at once); at the very start the first model is fit first."""
+        """The next trial now. Without a prepared proposal the helper's proposals in the making
+        are waited for if they are due soon (a small share of a worker's turnaround); else a
+        random configuration goes out (the model never runs on the dispatch path: a manager
+        past its capacity degrades to random search, its workers stay busy). At the very start
+        the first model is fit first."""
         opt = self.driver.optimizer
-        if self.helper is not None:
-            if (self.helper.making_proposals and opt.n_prepared == 0) or opt.needs_first_model:
-                self.helper.finish()
-            if opt.needs_first_model:
-                self.driver.update_model()
-        return self.driver.ask()
+        if self.helper is None:
+            return self.driver.ask()
+        if opt.n_prepared == 0 and not opt.needs_first_model:
+            self.helper.step()  # install what it finished,
+            self.helper.step()  # or start its next job: proposals come first while none is ready
+        if (opt.n_prepared == 0 and self.helper.proposals_soon()) or opt.needs_first_model:
+            self.helper.finish()
+        if opt.needs_first_model:
+            self.driver.update_model()
+        return self.driver.ask(model_now=False)
 
     def _check_stop(self) -> None:
         """Decide whether the run ends now (the first reason found stands). With peers, this
@@ -181,6 +227,7 @@ class Manager:
             info = self._ask()
             self.driver.started(info, self.labels.get(worker, worker))
             self.transport.send(worker, Tag.TRIAL, TrialRequest.from_info(info))
+            self.sent[worker] = time.monotonic()
             self.running[worker] = info
 
     def _handle(self, message: Message) -> None:
@@ -197,10 +244,12 @@ class Manager:
             if info.trial_id != result.trial_id:
                 raise RuntimeError(f"rank {src} answered trial {result.trial_id}, it was sent {info.trial_id}")
             self.busy_seconds += result.value.end_time - result.value.start_time
+            if self.helper is not None:
+                self.helper.result(time.monotonic() - self.sent[src])
             self.idle.append(src)
             self._check_stop()  # never start a trial past a limit
             self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
-            self.driver.finished(info, result.value, f"{len(self.running)}/{len(self.workers)} busy")
+            self.driver.finished(info, result.value, f"{len(self.running)}/{len(self.workers)} busy", commit=False)
             if self.peers is not None:
                 self.peers.finished(info.trial_id)
         elif tag == Tag.SIGNAL:

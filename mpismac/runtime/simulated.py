@@ -13,7 +13,7 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..execution import TrialRequest
@@ -26,8 +26,9 @@ Cost = Callable[[dict[str, Any]], float]
 
 
 class SimulatedWorkers:
-    """Workers 1..n as rank 0 sees them. Records, per dispatch, the latency from the worker's
-    previous result being due to its next trial being sent (`latencies`)."""
+    """Workers 1..n as rank 0 sees them. Records when each trial was sent (`sent`) and, per
+    dispatch, the latency from the worker's previous result being due to its next trial being
+    sent (`latencies`)."""
 
     rank = 0
     max_payload: int | None = None
@@ -40,11 +41,13 @@ class SimulatedWorkers:
         self._order = itertools.count()
         self._free_since: dict[int, float] = {}
         self.latencies: list[float] = []
+        self.sent: list[float] = []  # when each trial was sent (monotonic)
 
     def send(self, dest: int, tag: Tag, payload: Any = None) -> None:
         now = time.monotonic()
         if tag == Tag.TRIAL:
             request: TrialRequest = payload
+            self.sent.append(now)
             if dest in self._free_since:
                 self.latencies.append(now - self._free_since.pop(dest))
             length = self.duration(request) / self.scale
@@ -101,22 +104,46 @@ class CpuSampler:
         self._thread.join()
 
 
-def run_simulated(scenario: Any, workers: SimulatedWorkers, n_workers: int, *,
-                  show_progress: bool = False) -> tuple[Any, dict[str, Any]]:
+def run_simulated(scenario: Any, workers: SimulatedWorkers, n_workers: int, *, managers: Any = None,
+                  preload: Sequence[Any] = (), show_progress: bool = False) -> tuple[Any, dict[str, Any]]:
     """The scenario's run, managed by the real manager over `workers`; returns its RunResult and
-    what the manager faced: utilization, dispatch latencies, results per second, CPU shares."""
+    what the manager faced: utilization, dispatch latencies, results per second, CPU shares.
+    With `managers` (an MPI communicator, one rank per simulated group), this rank is the
+    manager of one group of `mode: groups` and shares its runs with the others (collective).
+    `preload`: finished runs (SharedRun) told first, as if another job had made them: the manager
+    then starts with a model of that many observations."""
     from .driver import Driver
     from .manager import Manager
     from .session import Session
     from .signals import StopSignals
 
-    with StopSignals() as signals, Session(scenario) as session, CpuSampler() as sampler:
-        session.begin()
-        driver = Driver(scenario, session, ranks=n_workers + 1, show_progress=show_progress, model_in_ask=False)
-        manager = Manager(workers, list(range(1, n_workers + 1)), driver, signals)
-        started = time.monotonic()
-        stopped_by = manager.run()
-        wall = time.monotonic() - started
-        result = driver.finish(stopped_by)
+    exchange = peers = None
+    with StopSignals() as signals, CpuSampler() as sampler:
+        if managers is None:
+            session = Session(scenario)
+            session.begin()
+            driver = Driver(scenario, session, ranks=n_workers + 1, show_progress=show_progress, model_in_ask=False)
+        else:
+            from .exchange import Exchange
+            from .groups import ManagerPeers
+            from .psmac import open_parts, sharing_driver
+
+            session = open_parts(scenario, managers, fresh=False)
+            driver = sharing_driver(scenario, managers, session, show_progress,
+                                    ranks=managers.Get_size() * (n_workers + 1))
+            exchange = Exchange(managers, scenario.psmac.exchange_interval)
+            peers = ManagerPeers(exchange, driver)
+        with session:
+            for run in preload:
+                driver.shared(run, "preload")
+            manager = Manager(workers, list(range(1, n_workers + 1)), driver, signals, peers)
+            started = time.monotonic()
+            stopped_by = manager.run()
+            wall = time.monotonic() - started
+            if exchange is not None:
+                exchange.close()
+            result = driver.finish(stopped_by)
     return result, {"utilization": manager.utilization, "latencies": workers.latencies, "wall_s": wall,
-                    "results_per_s": result.n_finished / max(1e-9, wall), "cpu_shares": sampler.shares}
+                    "results_per_s": result.n_finished / max(1e-9, wall), "cpu_shares": sampler.shares,
+                    "observations": len(driver.rh.trials), "sent": workers.sent,
+                    "fallbacks": driver.optimizer.n_fallbacks, "fits": driver.optimizer.n_fits}
