@@ -47,18 +47,19 @@ def _rss_mib(pids: list[int]) -> float:
 
 
 def _journal(run_dir: Path) -> list[dict]:
-    path = run_dir / "journal.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line.rsplit("\t", 1)[0]) for line in path.read_text().splitlines() if "\t" in line]
+    """Every record of the run's journal, or of all its parts (groups)."""
+    return [{**json.loads(line.rsplit("\t", 1)[0]), "part": path.name}
+            for path in sorted(run_dir.glob("journal*.jsonl"))
+            for line in path.read_text().splitlines() if "\t" in line]
 
 
-def run(ranks: int, trials: int, sleep: float, terminate_after: int | None, out: Path) -> dict:
-    name = "stopped" if terminate_after else "complete"
+def run(ranks: int, trials: int, sleep: float, terminate_after: int | None, out: Path, groups: int) -> dict:
+    name = ("stopped" if terminate_after else "complete") + (f"-{groups}-groups" if groups else "")
     scenario = out / f"{name}.yaml"
     scenario.write_text(json.dumps({
         "configspace": str(REPO / "examples" / "branin.json"), "target": TARGET, "name": name,
-        "output_directory": str(out / "runs"), "n_trials": trials, "deterministic": True, "facade": "hpo"}))
+        "output_directory": str(out / "runs"), "n_trials": trials, "deterministic": True, "facade": "hpo",
+        **({"mode": "groups", "groups": groups} if groups else {})}))
     run_dir = out / "runs" / name / "0"
     env = {**os.environ, "SLEEP_S": str(sleep)}
     launched = time.monotonic()
@@ -86,8 +87,8 @@ def run(ranks: int, trials: int, sleep: float, terminate_after: int | None, out:
     time.sleep(2)
     left = _job_pids(str(scenario))
     records = _journal(run_dir)
-    ended = {r["trial_id"] for r in records if r["op"] == "end"}
-    started = {r["trial_id"] for r in records if r["op"] == "start"}
+    ended = {(r["part"], r["trial"]) for r in records if r["op"] == "end"}
+    started = {(r["part"], r["trial"]) for r in records if r["op"] == "start"}
     return {"run": name, "ranks": ranks, "exit": job.returncode, "first_trial_s": first, "total_s": end - launched,
             "exit_after_sigterm_s": None if signalled is None else end - signalled, "peak_rss_mib": peak,
             "finished": len(ended), "left_running": len(started - ended), "processes_left": len(left),
@@ -99,10 +100,12 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, default=128)
     parser.add_argument("--trials", type=int, default=640)
     parser.add_argument("--sleep", type=float, default=2.0)
+    parser.add_argument("--groups", type=int, default=0, help="run in mode groups with this many groups")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for terminate_after in (None, args.ranks):
-            print(json.dumps(run(args.ranks, args.trials, args.sleep, terminate_after, Path(tmp))), flush=True)
+            print(json.dumps(run(args.ranks, args.trials, args.sleep, terminate_after, Path(tmp), args.groups)),
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def main() -> None:
                                if comm is not None else {}))
         preload = [SharedRun(dict(c), "preload", None, 0, None, value(c), i, -1)
                    for i, c in enumerate(cs.sample_configuration(args.preload))] if args.preload else []
-        result, stats = run_simulated(scenario, workers, n_workers, managers=comm, preload=preload)
+        _, stats = run_simulated(scenario, workers, n_workers, managers=comm, preload=preload)
         every = comm.gather(stats, root=0) if comm is not None else [stats]
         if comm is not None:
             comm.barrier()  # the folder is removed once every manager is done with it
@@ -83,11 +83,15 @@ def main() -> None:
     shares = [x for s in every for x in s["cpu_shares"]] or [0.0]
     utils = [s["utilization"] for s in every]
     wall = max(s["wall_s"] for s in every)
+    finished = sum(s["n_finished"] for s in every)
     print(f"{args.workers} workers{f' in {groups} groups' if groups > 1 else ''}, {args.duration:g} s trials / "
-          f"{args.scale:g} (jitter {args.jitter:g}), {result.n_finished} trials, facade {args.facade}, "
+          f"{args.scale:g} (jitter {args.jitter:g}), {finished} trials, facade {args.facade}, "
           f"checkpoint_interval {args.checkpoint_interval}")
+    steady = [_steady_utilization(s, n_workers) for s in every]
     print(f"utilization {statistics.fmean(utils):.3f} (per manager {min(utils):.3f}..{max(utils):.3f}); "
-          f"results {result.n_finished / wall:.0f}/s over {wall:.1f} s; offered "
+          f"until the last trial was sent {statistics.fmean(steady):.3f} (per manager {min(steady):.3f}.."
+          f"{max(steady):.3f}); "
+          f"results {finished / wall:.0f}/s over {wall:.1f} s; offered "
           f"{args.workers * args.scale / args.duration:.0f}/s; observations per manager at the end "
           f"{max(s['observations'] for s in every)}")
     if len(lat):
@@ -96,9 +100,18 @@ def main() -> None:
     print(f"manager CPU share per second: median {statistics.median(shares):.2f}, max {max(shares):.2f}")
     fallbacks = sum(s["fallbacks"] for s in every)
     print(f"model refits {sum(s['fits'] for s in every)}; random fallbacks (no proposal ready) {fallbacks} "
-          f"= {fallbacks / max(1, result.n_finished):.1%} of the trials")
+          f"= {fallbacks / max(1, finished):.1%} of the trials")
     if groups == 1:
         _windows(every[0], args.preload)
+
+
+def _steady_utilization(stats: dict, n_workers: int) -> float:
+    """The workers' busy share from the first trial sent to the last: the run without its final
+    drain, when workers go idle because the budget is spent, not because the manager is slow."""
+    sent, due = np.array(stats["sent"]), np.array(stats["due"])
+    start, end = sent.min(), sent.max()
+    busy = np.clip(np.minimum(due, end) - np.maximum(sent, start), 0, None).sum()
+    return float(busy / (n_workers * max(1e-9, end - start)))
 
 
 def _windows(stats: dict, preload: int) -> None:

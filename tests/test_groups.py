@@ -46,7 +46,7 @@ def test_layout_splits_ranks_into_contiguous_groups_or_one_per_node():
 
 @needs_mpiexec
 def test_three_groups_of_eight_share_runs_and_report_as_one_run(tmp_path):
-    path = _scenario(tmp_path, groups=3, n_trials=90)
+    path = _scenario(tmp_path, groups=3, n_trials=90, target=f"{DATA / 'targets.py'}:rank_libraries")
     started = time.monotonic()
     proc = mpirun(24, "-m", "mpismac", str(path), timeout=300)
     took = time.monotonic() - started
@@ -59,6 +59,7 @@ def test_three_groups_of_eight_share_runs_and_report_as_one_run(tmp_path):
         own = [r for r in rh.trials.values() if not r.shared]
         assert len(own) == 30 and all(r.status.name == "SUCCESS" for r in own)
         assert {r.worker for r in own} <= set(range(8 * g + 1, 8 * g + 8))  # its own group's workers
+        assert all(r.additional_info["rank_packages"] == [] for r in own)  # worker ranks stay light
         shared = Counter(r.source for r in rh.trials.values() if r.shared)
         assert set(shared) == {f"rank{o}" for o in range(3) if o != g}, shared  # the others' runs feed it
     summary = summarize(run_dir)

@@ -21,7 +21,8 @@ MAY_IMPORT = {  # part -> the mpismac parts it may import (besides itself)
     "top": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers"},  # cli, api, world, __init__
     "smac": BOTTOM | {"runhistory", "execution", "optimizer", "runtime", "readers", "top"},  # SMAC3's API over all
 }
-MPI_MODULES = {"runtime/mpi.py", "runtime/mpi_transport.py", "runtime/psmac.py", "runtime/exchange.py", "cli.py",
+MPI_MODULES = {"runtime/mpi.py", "runtime/mpi_transport.py", "runtime/psmac.py", "runtime/groups.py",
+               "runtime/exchange.py", "cli.py",
                "api.py", "world.py"}  # the last three only when launched under MPI
 
 pytestmark = pytest.mark.fast

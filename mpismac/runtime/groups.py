@@ -25,18 +25,18 @@ from mpi4py import MPI
 
 from ..errors import ReportedElsewhere, UserError
 from ..target import TargetSpec
-from .exchange import Exchange
 from .mpi_transport import MpiTransport, abort_job
 from .placement import trial_variables
-from .protocol import DONE, STOPPING, WORKING, Outcome, first_error, from_all, root_verdict, share_outcome
+from .protocol import DONE, STOPPING, WORKING, Outcome, first_error, from_all, meet, root_verdict, share_outcome
 from .result import RunResult
 from .signals import StopSignals
 from .trials import WorkerPlan
 from .worker import MANAGER, Worker
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a worker rank imports none of these (numpy, the runhistory, the optimizer)
     from ..scenario import Scenario
     from .driver import Driver
+    from .exchange import Exchange
 
 log = logging.getLogger("mpismac")
 
@@ -112,6 +112,7 @@ class _Comms:
 def _split(comm: MPI.Comm, layout: Layout) -> _Comms:
     """Collective over `comm`: every rank calls it once, in the same place."""
     rank = comm.Get_rank()
+    meet(comm)  # the managers read the scenario first: the workers wait sleeping, not in a busy Split
     group = comm.Split(layout.colors[rank], rank)
     managers = comm.Split(0 if layout.is_manager(rank) else MPI.UNDEFINED, rank)
     return _Comms(group, managers if managers != MPI.COMM_NULL else None)
@@ -201,6 +202,7 @@ class ManagerPeers:
 def _manage(scenario: Scenario, world: MPI.Comm, layout: Layout, comms: _Comms, signals: StopSignals,
             fresh: bool, show_progress: bool) -> RunResult:
     from ..runhistory.records import ExchangeDone
+    from .exchange import Exchange
     from .manager import Manager
     from .psmac import job_result, open_parts, sharing_driver
 

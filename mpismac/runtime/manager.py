@@ -75,8 +75,11 @@ class Helper:
     def proposals_soon(self) -> bool:
         """Whether the proposals in the making are expected within WAIT_SHARE of a worker's
         turnaround: worth waiting for, rather than handing out a random configuration."""
-        remaining = self.propose_s - (time.time() - self._started)
-        return self.making_proposals and remaining <= WAIT_SHARE * self.cycle_s
+        if not self.making_proposals:
+            return False
+        if self.cycle_s == 0:  # no result yet (the first wave): the turnaround is unknown
+            return True
+        return self.propose_s - (time.time() - self._started) <= WAIT_SHARE * self.cycle_s
 
     def step(self) -> bool:
         """Install a finished job, or start the next one; True if it did either."""

@@ -81,7 +81,7 @@ def fit_result(result: Result, max_bytes: int | None) -> Result:
 ROOT_WAIT_BACKOFF = (0.0005, 0.05, 1.5)  # seconds: first and longest sleep, growth
 
 
-def _meet(comm: Any) -> None:
+def meet(comm: Any) -> None:
     """Wait, sleeping, until every rank has reached this point. A blocking broadcast busy-polls
     in MPICH and Open MPI: ranks waiting in one while rank 0 reads the scenario or opens the run
     folder would take the CPU that rank 0 needs on an oversubscribed node. A non-blocking barrier
@@ -97,7 +97,7 @@ def _meet(comm: Any) -> None:
 
 def from_root(comm: Any, value: Any) -> Any:
     """Rank 0's `value` on every rank."""
-    _meet(comm)
+    meet(comm)
     return comm.bcast(value, root=0)
 
 
@@ -108,7 +108,7 @@ def from_all(comm: Any, value: Any) -> list[Any]:
 
 def root_verdict(comm: Any, error: str | None) -> str | None:
     """Rank 0's word (None: go on; else why not), the same on every rank."""
-    _meet(comm)
+    meet(comm)
     return comm.bcast(error, root=0)
 
 
@@ -127,7 +127,7 @@ class Outcome:
 
 def share_outcome(comm: Any, outcome: Outcome | None) -> Outcome:
     """Rank 0 passes `outcome`; every rank returns it."""
-    _meet(comm)
+    meet(comm)
     return comm.bcast(outcome, root=0)
 
 

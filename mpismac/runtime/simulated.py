@@ -42,6 +42,7 @@ class SimulatedWorkers:
         self._free_since: dict[int, float] = {}
         self.latencies: list[float] = []
         self.sent: list[float] = []  # when each trial was sent (monotonic)
+        self.due: list[float] = []  # when its result was due
 
     def send(self, dest: int, tag: Tag, payload: Any = None) -> None:
         now = time.monotonic()
@@ -51,6 +52,7 @@ class SimulatedWorkers:
             if dest in self._free_since:
                 self.latencies.append(now - self._free_since.pop(dest))
             length = self.duration(request) / self.scale
+            self.due.append(now + length)
             start = time.time()
             value = TrialValue((float(self.cost(request.config)),), Status.SUCCESS, start, start + length)
             self._later(now + length, Message(dest, Tag.RESULT, Result(request.trial_id, value)))
@@ -145,5 +147,6 @@ def run_simulated(scenario: Any, workers: SimulatedWorkers, n_workers: int, *, m
             result = driver.finish(stopped_by)
     return result, {"utilization": manager.utilization, "latencies": workers.latencies, "wall_s": wall,
                     "results_per_s": result.n_finished / max(1e-9, wall), "cpu_shares": sampler.shares,
-                    "observations": len(driver.rh.trials), "sent": workers.sent,
-                    "fallbacks": driver.optimizer.n_fallbacks, "fits": driver.optimizer.n_fits}
+                    "observations": len(driver.rh.trials), "sent": workers.sent, "due": workers.due,
+                    "fallbacks": driver.optimizer.n_fallbacks, "fits": driver.optimizer.n_fits,
+                    "n_finished": result.n_finished}
