@@ -229,7 +229,7 @@ def test_the_model_learns_under_mpi_even_with_instant_trials(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rh = load_run(tmp_path / "out" / "t" / "0").state.runhistory
     origins = Counter(rh.origins)
-    assert origins["acquisition"] + origins["local"] >= 28  # of 44 proposals after the initial design
+    assert origins["acquisition"] + origins["local"] >= 28, origins  # of 44 proposals after the initial design
 
 
 def _sequence(tmp_path: Path, ranks: int) -> list:

@@ -307,9 +307,9 @@ class Optimizer:
         never before the first model), otherwise a refit when results came in since the last
         one began. The two take turns when both are due, except that a queue less than half
         full is refilled first (many workers, short trials: the model is refit less often, and
-        no worker waits), and a queue that would run dry during a refit (`hurry`: the runtime
-        measures that) is refilled first too, unless the model is overdue: the results told
-        since its data was taken are at least `keep` and a REFIT_GROWTH share of that data."""
+        no worker waits), and so is a queue that would run dry during a refit (`hurry`: the
+        runtime measures that), unless the model is overdue: the results told since its data
+        was taken are at least `keep` and a REFIT_GROWTH share of that data."""
         fresh = self.n_fresh
         count = min(keep - fresh, room - fresh)
         want_proposal = count > 0 and not self.needs_first_model

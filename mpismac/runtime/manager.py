@@ -36,7 +36,8 @@ MAX_PREPARED = 32  # proposals kept ready at most (made several at a time: cheap
 SWITCH_INTERVAL_S = 0.0005  # Python's thread switch interval while managing (restored after)
 POLL_BACKOFF = (0.0001, 0.001, 1.5)  # results can come at any moment: keep polling short
 RATE_WINDOW_S = 2.0  # the result rate is counted over this many seconds
-WAIT_SHARE = 0.1  # a worker waits for a model proposal at most this share of its turnaround
+WAIT_SHARE = 0.1  # a worker waits for a model proposal at most this share of its turnaround,
+WAIT_FLOOR_S = 0.05  # or this long: with trials that short, a random one would waste the trial budget
 
 
 class Helper:
@@ -72,14 +73,19 @@ class Helper:
     def making_proposals(self) -> bool:
         return self._job is not None and self._job.kind == "proposal"
 
-    def proposals_soon(self) -> bool:
-        """Whether the proposals in the making are expected within WAIT_SHARE of a worker's
-        turnaround: worth waiting for, rather than handing out a random configuration."""
-        if not self.making_proposals:
+    def due_soon(self) -> bool:
+        """Whether the job in the making is worth waiting for when no proposal is ready, rather
+        than handing out a random configuration: proposals due within WAIT_SHARE of a worker's
+        turnaround (at least WAIT_FLOOR_S); a refit, which brings no proposal by itself, only
+        if refits are short (WAIT_FLOOR_S: a small model, whose proposals follow at once)."""
+        if self._job is None:
             return False
         if self.cycle_s == 0:  # no result yet (the first wave): the turnaround is unknown
             return True
-        return self.propose_s - (time.time() - self._started) <= WAIT_SHARE * self.cycle_s
+        left = (self.refit_s if self._job.kind == "refit" else self.propose_s) - (time.time() - self._started)
+        if self._job.kind == "refit":
+            return self.refit_s <= WAIT_FLOOR_S
+        return left <= max(WAIT_FLOOR_S, WAIT_SHARE * self.cycle_s)
 
     def step(self) -> bool:
         """Install a finished job, or start the next one; True if it did either."""
@@ -196,9 +202,9 @@ class Manager:
         return self.helper is not None and self.helper.step()
 
     def _ask(self) -> TrialInfo:
-        """The next trial now. Without a prepared proposal the helper's proposals in the making
-        are waited for if they are due soon (a small share of a worker's turnaround); else a
-        random configuration goes out (the model never runs on the dispatch path: a manager
+        """The next trial now. Without a prepared proposal the helper's job in the making (a
+        refit, then the proposals after it) is waited for if it is due soon (a small share of a
+        worker's turnaround); else a random configuration goes out (the model never runs on the dispatch path: a manager
         past its capacity degrades to random search, its workers stay busy). At the very start
         the first model is fit first."""
         opt = self.driver.optimizer
@@ -207,7 +213,14 @@ class Manager:
         if opt.n_prepared == 0 and not opt.needs_first_model:
             self.helper.step()  # install what it finished,
             self.helper.step()  # or start its next job: proposals come first while none is ready
-        if (opt.n_prepared == 0 and self.helper.proposals_soon()) or opt.needs_first_model:
+            for _ in range(2):  # a short refit, then the proposals that follow it
+                if opt.n_prepared or not self.helper.due_soon():
+                    break
+                refit = not self.helper.making_proposals
+                self.helper.finish()
+                if refit:
+                    self.helper.step()
+        if opt.needs_first_model:
             self.helper.finish()
         if opt.needs_first_model:
             self.driver.update_model()
