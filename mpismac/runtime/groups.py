@@ -103,7 +103,7 @@ def layout_of(comm: MPI.Comm, groups: int | None, source: str = "scenario") -> L
         raise
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Comms:
     group: MPI.Comm  # this rank's group: its manager is rank 0 there
     managers: MPI.Comm | None  # the managers, on a manager rank (pSMAC among them)
