@@ -35,6 +35,16 @@ def terminate_ranks(proc: subprocess.Popen, scenario: Path, times: int = 2) -> t
     return out, err, time.monotonic() - sent
 
 
+def ended_and_running(run_dir: Path, ended: int) -> bool:
+    """At least `ended` trials of a run folder's parts ended, and one started within the last
+    0.5 s (so one is in flight: the targets that use this run longer)."""
+    from mpismac.runhistory.journal import read_journal
+
+    records = [r for p in run_dir.glob("journal.rank*.jsonl") for r in read_journal(p).records]
+    starts = [r["time"] for r in records if r["op"] == "start"]
+    return sum(r["op"] == "end" for r in records) >= ended and any(time.time() - t < 0.5 for t in starts)
+
+
 def mpirun(n: int, *args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
     """`mpiexec -n N python ARGS` (MPICH from PyPI, next to this Python)."""
     return subprocess.run([str(MPIEXEC), "-n", str(n), sys.executable, *args], capture_output=True, text=True,

@@ -14,7 +14,7 @@ from mpismac.report import summarize
 from mpismac.runhistory.folder import load_run, parts
 from mpismac.runtime.groups import Layout
 
-from .conftest import DATA, REPO, figure, mpirun, needs_mpiexec, start_mpi, terminate_ranks
+from .conftest import DATA, REPO, ended_and_running, figure, mpirun, needs_mpiexec, start_mpi, terminate_ranks
 
 
 def _scenario(tmp_path: Path, **keys) -> Path:
@@ -70,22 +70,13 @@ def test_three_groups_of_eight_share_runs_and_report_as_one_run(tmp_path):
            f"{len(summary['workers'])} of 21 workers used")
 
 
-def _ended_and_running(run_dir: Path, ended: int) -> bool:
-    """At least `ended` trials ended, and one started within the last 0.5 s (each runs 0.8 s)."""
-    from mpismac.runhistory.journal import read_journal
-
-    records = [r for p in run_dir.glob("journal.rank*.jsonl") for r in read_journal(p).records]
-    starts = [r["time"] for r in records if r["op"] == "start"]
-    return sum(r["op"] == "end" for r in records) >= ended and any(time.time() - t < 0.5 for t in starts)
-
-
 @needs_mpiexec
 def test_sigterm_stops_every_group_and_a_resume_on_more_groups_completes_the_budget(tmp_path):
     path = _scenario(tmp_path, groups=2, n_trials=30, target=f"{DATA / 'targets.py'}:drowsy")
     run_dir = tmp_path / "out" / "g" / "0"
     proc = start_mpi(6, path)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _ended_and_running(run_dir, 6):
+    while time.monotonic() < deadline and not ended_and_running(run_dir, 6):
         time.sleep(0.05)
     out, err, took = terminate_ranks(proc, path)
     assert proc.returncode == 3, err

@@ -16,7 +16,7 @@ from mpismac.runhistory.journal import encode
 from mpismac.runtime.psmac import split_budget
 from mpismac.scenario import Scenario
 
-from .conftest import DATA, REPO, figure, mpirun, needs_mpiexec, run_cli, start_mpi, terminate_ranks
+from .conftest import DATA, REPO, ended_and_running, figure, mpirun, needs_mpiexec, run_cli, start_mpi, terminate_ranks
 
 pytestmark = needs_mpiexec
 
@@ -84,21 +84,12 @@ def test_ranks_share_runs_which_feed_models_and_races(tmp_path):
            f"{models[-1][0]} own + {models[-1][1]} shared runs")
 
 
-def _ended_and_running(run_dir: Path, ended: int) -> bool:
-    """At least `ended` trials ended, and one started within the last 0.5 s (it runs 1 s)."""
-    from mpismac.runhistory.journal import read_journal
-
-    records = [r for p in run_dir.glob("journal.rank*.jsonl") for r in read_journal(p).records]
-    starts = [r["time"] for r in records if r["op"] == "start"]
-    return sum(r["op"] == "end" for r in records) >= ended and any(time.time() - t < 0.5 for t in starts)
-
-
 def test_sigterm_stops_every_rank_and_a_resume_on_fewer_ranks_completes_the_budget(tmp_path):
     path = _scenario(tmp_path, n_trials=32, target=f"{DATA / 'targets.py'}:slowish")  # 1 s trials
     run_dir = tmp_path / "out" / "t" / "0"
     proc = start_mpi(4, path)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not _ended_and_running(run_dir, 8):
+    while time.monotonic() < deadline and not ended_and_running(run_dir, 8):
         time.sleep(0.05)
     out, err, took = terminate_ranks(proc, path)
     assert proc.returncode == 3, err

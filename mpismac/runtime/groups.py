@@ -130,35 +130,23 @@ def run_groups(scenario: Scenario, target: TargetSpec | Callable[..., Any], comm
 def manage_group(scenario: Scenario, comm: MPI.Comm, layout: Layout, *, fresh: bool = False,
                  show_progress: bool = True) -> RunResult:
     """A manager rank's part of `run_groups`."""
-    comms = _split(comm, layout)
-    assert comms.managers is not None
-    try:
-        with StopSignals() as signals:
-            return _manage(scenario, comm, layout, comms, signals, fresh, show_progress)
-    except (UserError, ReportedElsewhere):
-        raise
-    except BaseException:
-        abort_job(comm, " (groups)")
-        raise
-    finally:
-        comms.group.Free()
-        comms.managers.Free()
+    return _in_group(comm, layout, lambda comms, signals: _manage(scenario, comm, comms, layout, signals, fresh,
+                                                                  show_progress))
 
 
 def serve_group(plan: WorkerPlan, comm: MPI.Comm, layout: Layout) -> RunResult:
     """A worker rank's part of `run_groups`, from the plan alone: it serves its group's manager.
     Its trial output goes to `logs/worker{R}.out`, R its rank in the job."""
+    return _in_group(comm, layout, lambda comms, signals: _serve(plan, comm, comms.group, layout, signals))
+
+
+def _in_group(comm: MPI.Comm, layout: Layout, role: Callable[[_Comms, StopSignals], RunResult]) -> RunResult:
+    """`role` with this rank's communicators and the stop signals; a failure inside mpismac
+    (not a user mistake) aborts the whole job, so no rank is left waiting."""
     comms = _split(comm, layout)
-    rank = comm.Get_rank()
     try:
         with StopSignals() as signals:
-            error = root_verdict(comms.group, None)
-            if error is not None:
-                raise ReportedElsewhere(error)
-            env = trial_variables(rank, layout.local_index(rank), plan.gpus_per_worker)
-            Worker(MpiTransport(comms.group, source=MANAGER), lambda cancelled: plan.start(rank, env, cancelled),
-                   signals).run()
-            outcome = share_outcome(comms.group, None)
+            return role(comms, signals)
     except (UserError, ReportedElsewhere):
         raise
     except BaseException:
@@ -166,6 +154,18 @@ def serve_group(plan: WorkerPlan, comm: MPI.Comm, layout: Layout) -> RunResult:
         raise
     finally:
         comms.group.Free()
+        if comms.managers is not None:
+            comms.managers.Free()
+
+
+def _serve(plan: WorkerPlan, comm: MPI.Comm, group: MPI.Comm, layout: Layout, signals: StopSignals) -> RunResult:
+    error = root_verdict(group, None)
+    if error is not None:
+        raise ReportedElsewhere(error)
+    rank = comm.Get_rank()
+    env = trial_variables(rank, layout.local_index(rank), plan.gpus_per_worker)
+    Worker(MpiTransport(group, source=MANAGER), lambda cancelled: plan.start(rank, env, cancelled), signals).run()
+    outcome = share_outcome(group, None)
     if outcome.error is not None:
         raise ReportedElsewhere(outcome.error)
     return outcome.result
@@ -199,7 +199,7 @@ class ManagerPeers:
         return "n_trials" if done.all_done else None
 
 
-def _manage(scenario: Scenario, world: MPI.Comm, layout: Layout, comms: _Comms, signals: StopSignals,
+def _manage(scenario: Scenario, world: MPI.Comm, comms: _Comms, layout: Layout, signals: StopSignals,
             fresh: bool, show_progress: bool) -> RunResult:
     from ..runhistory.records import ExchangeDone
     from .exchange import Exchange
