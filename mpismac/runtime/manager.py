@@ -82,9 +82,9 @@ class Helper:
             return False
         if self.cycle_s == 0:  # no result yet (the first wave): the turnaround is unknown
             return True
-        left = (self.refit_s if self._job.kind == "refit" else self.propose_s) - (time.time() - self._started)
         if self._job.kind == "refit":
             return self.refit_s <= WAIT_FLOOR_S
+        left = self.propose_s - (time.time() - self._started)
         return left <= max(WAIT_FLOOR_S, WAIT_SHARE * self.cycle_s)
 
     def step(self) -> bool:
@@ -203,10 +203,10 @@ class Manager:
 
     def _ask(self) -> TrialInfo:
         """The next trial now. Without a prepared proposal the helper's job in the making (a
-        refit, then the proposals after it) is waited for if it is due soon (a small share of a
-        worker's turnaround); else a random configuration goes out (the model never runs on the dispatch path: a manager
-        past its capacity degrades to random search, its workers stay busy). At the very start
-        the first model is fit first."""
+        short refit, then the proposals after it) is waited for if it is due soon (`due_soon`);
+        else a random configuration goes out: the model never runs on the dispatch path, and a
+        manager past its capacity degrades to random search with its workers busy. At the very
+        start the first model is fit first."""
         opt = self.driver.optimizer
         if self.helper is None:
             return self.driver.ask()
@@ -221,9 +221,9 @@ class Manager:
                 if refit:
                     self.helper.step()
         if opt.needs_first_model:
-            self.helper.finish()
-        if opt.needs_first_model:
-            self.driver.update_model()
+            self.helper.finish()  # a first refit in the making may be it
+            if opt.needs_first_model:
+                self.driver.update_model()
         return self.driver.ask(model_now=False)
 
     def _check_stop(self) -> None:
