@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Optimizer", "RunResult", "Scenario", "Status", "TrialInfo", "TrialValue", "optimize"]
+__all__ = ["Checkpoint", "Optimizer", "RunResult", "Scenario", "Status", "TrialInfo", "TrialValue", "optimize"]
 
 _WHERE = {
     "Scenario": "scenario", "optimize": "api", "Optimizer": "optimizer", "RunResult": "runtime.result",
-    "Status": "trial", "TrialInfo": "trial", "TrialValue": "trial",
+    "Status": "trial", "TrialInfo": "trial", "Checkpoint": "trial", "TrialValue": "trial",
 }
 
 

@@ -1,5 +1,6 @@
-"""Incumbent cost over trials and over wall time, one curve per run folder (the `plot` extra).
-Several objectives: the Pareto front and its hypervolume over trials and over wall time."""
+"""Incumbent cost over trials and over wall time, one curve per run folder (the `plot` extra),
+and with several budgets each trial's cost by budget. Several objectives: the Pareto front and
+its hypervolume over trials and over wall time."""
 
 from __future__ import annotations
 
@@ -58,7 +59,9 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
         plot_fronts(runs, path, reference)
         return
     plt = _pyplot()
-    fig, (ax_trials, ax_wall) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    budgets = any(len({r.budget for r in rh.finished()}) > 1 for _, rh, _ in runs)
+    fig, axes = plt.subplots(1, 3 if budgets else 2, figsize=(16 if budgets else 11, 4.2), constrained_layout=True)
+    ax_trials, ax_wall = axes[0], axes[1]
     positive, drawn = True, False
     for label, rh, wall in runs:
         x_trials, x_wall, y = incumbent_steps(rh, len(rh.trials), wall)
@@ -76,8 +79,38 @@ def plot_runs(runs: list[tuple[str, RunHistory, float]], path: Path,
         ax.grid(True, alpha=0.3)
     ax_wall.set_xlim(left=0)
     ax_trials.legend(fontsize="small")
+    if budgets:
+        _cost_by_budget(axes[2], runs, objective)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _cost_by_budget(ax, runs: list[tuple[str, RunHistory, float]], objective: str) -> None:
+    """Multi-fidelity: every finished trial's cost at its budget, and each configuration's
+    costs joined across the budgets it reached (its learning curve), faded."""
+    positive = True
+    for n, (label, rh, _) in enumerate(runs):
+        color = f"C{n % 10}"
+        curves: dict[int, list[tuple[float, float]]] = {}
+        for r in rh.finished():
+            if r.budget is not None and r.cost and np.isfinite(r.cost[0]) and not r.shared:
+                curves.setdefault(r.config_id, []).append((r.budget, r.cost[0]))
+        points = np.array([p for c in curves.values() for p in c]).reshape(-1, 2)
+        if not len(points):
+            continue
+        positive = positive and bool(points[:, 1].min() > 0)
+        for curve in curves.values():
+            if len(curve) > 1:
+                b, c = zip(*sorted(curve), strict=True)
+                ax.plot(b, c, color=color, alpha=0.25, linewidth=0.8)
+        ax.scatter(points[:, 0], points[:, 1], s=10, color=color, alpha=0.6, linewidths=0, label=label)
+    ax.set_xscale("log")
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("budget")
+    ax.set_ylabel(f"{objective} of each trial")
+    ax.set_title("cost by budget (a line per configuration)", fontsize="medium")
+    ax.grid(True, alpha=0.3)
 
 
 def hypervolume_steps(rh: RunHistory, reference: np.ndarray, total_trials: int,

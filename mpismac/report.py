@@ -45,6 +45,7 @@ def summarize(run_dir: Path, loaded: LoadedRun | None = None) -> dict[str, Any]:
             "trial_id": inc.trial_id, "walltime": inc.walltime,
         },
         "front": _front(rh, scenario),
+        "budgets": _budgets(rh),
         "trajectory_length": len(rh.trajectory),
         "walltime_used": state.walltime_used,
         "workers": _workers(rh, state.walltime_used),
@@ -77,6 +78,19 @@ def _front(rh: RunHistory, scenario: dict[str, Any]) -> dict[str, Any] | None:
             "reference_point": None if ref is None else ref[0], "reference_from": None if ref is None else ref[1]}
 
 
+def _budgets(rh: RunHistory) -> list[dict[str, Any]] | None:
+    """Multi-fidelity: per budget, the trials run (own and shared) and the best cost of the first
+    objective among them; None when every trial ran at one budget."""
+    by: dict[float, list[float]] = {}
+    for r in rh.finished():
+        if r.budget is not None:
+            by.setdefault(r.budget, []).append(r.cost[0] if r.cost and math.isfinite(r.cost[0]) else math.inf)
+    if len(by) < 2:
+        return None
+    return [{"budget": b, "trials": len(c), "best": min(c) if math.isfinite(min(c)) else None}
+            for b, c in sorted(by.items())]
+
+
 def _workers(rh, walltime_used: float) -> dict[str, dict[str, float]]:
     """Per worker: trials finished, seconds busy running them, and that as a share of the run's wall time."""
     out: dict[str, dict[str, float]] = {}
@@ -106,6 +120,10 @@ def format_text(s: dict[str, Any]) -> str:
                      f"{inc['walltime']:.1f} s): {cost}")
         width = max((len(k) for k in inc["config"]), default=0)
         lines.extend(f"    {k:<{width}}  {v}" for k, v in inc["config"].items())
+    if s.get("budgets"):
+        lines.append(f"budgets    {'budget':>10}  {'trials':>6}  best {s['objectives'][0]}")
+        lines.extend(f"    {b['budget']:>16.6g}  {b['trials']:>6}  "
+                     + ("-" if b["best"] is None else f"{b['best']:.6g}") for b in s["budgets"])
     wall = s["walltime_used"]
     lines.append(f"time used  {wall:.1f} s over {s['jobs']} job(s)" if math.isfinite(wall) else "")
     workers = s["workers"]

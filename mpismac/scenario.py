@@ -26,7 +26,7 @@ from .space import configspace_to_json, load_configspace
 from .target import TargetSpec, parse_target
 
 FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
-BUILT_FACADES = ("hpo", "blackbox", "random")
+BUILT_FACADES = ("hpo", "blackbox", "random", "multi_fidelity")
 MODES = ("master_worker", "psmac", "groups")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
@@ -77,6 +77,8 @@ class Scenario:
     instance_features: dict[str, tuple[float, ...]] | None = None
     min_budget: float | None = None
     max_budget: float | None = None
+    eta: float = 3.0  # multi_fidelity: a rung keeps the best 1/eta; budgets grow by eta
+    n_brackets: int | None = None  # multi_fidelity: starting budgets in use (None: every budget, as Hyperband)
     facade: str = "hpo"
     mode: str = "master_worker"
     groups: int | None = None  # mode groups: how many master-worker groups (None: one per node)
@@ -400,6 +402,8 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("instance_features", _features, clean.get("instances"))
     check("min_budget", optional(_number, positive=True, allow_inf=False))
     check("max_budget", optional(_number, positive=True, allow_inf=False))
+    check("eta", _number, minimum=2, allow_inf=False)
+    check("n_brackets", optional(_number, integer=True, positive=True))
     check("facade", _choice(FACADES))
     check("mode", _choice(MODES))
     check("groups", optional(_number, integer=True, positive=True))
@@ -420,8 +424,46 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     if clean.get("facade") in FACADES and clean["facade"] not in BUILT_FACADES:
         problems.append(("facade", f"'{clean['facade']}' is not built yet in this version of mpismac; "
                                    f"available: {', '.join(BUILT_FACADES)}"))
+    if clean.get("facade") == "multi_fidelity":
+        problems.extend(_multi_fidelity_problems(clean))
+    else:
+        problems.extend((key, "is a setting of 'facade: multi_fidelity'") for key in ("eta", "n_brackets")
+                        if key in clean and clean[key] != _DEFAULTS[key])
     if clean.get("mode") in ("psmac", "groups") and clean.get("reproducible"):
         problems.append(("reproducible", f"is for mode master_worker: {clean['mode']} shares runs as they finish"))
     if clean.get("groups") is not None and clean.get("mode") != "groups":
         problems.append(("groups", "is the number of groups of mode groups: set 'mode: groups' with it"))
     return clean, problems
+
+
+_DEFAULTS = {"eta": 3.0, "n_brackets": None}
+
+
+def _multi_fidelity_problems(clean: dict[str, Any]) -> list[tuple[str, str]]:
+    """What facade multi_fidelity needs: both budgets, at least two budget levels between them
+    (max/min >= eta), one objective, and no more brackets than budget levels."""
+    lo, hi, eta = clean.get("min_budget"), clean.get("max_budget"), clean.get("eta")
+    if lo is None or hi is None:
+        missing = [k for k in ("min_budget", "max_budget") if clean.get(k) is None and k in clean]
+        return [(k, "is required by 'facade: multi_fidelity' (the trials' smallest and largest budget)")
+                for k in missing]
+    if len(clean.get("objectives", ("cost",))) > 1:
+        return [("objectives", "facade multi_fidelity takes one objective in this version")]
+    if eta is None or lo > hi:
+        return []  # reported already
+    if hi / lo < eta * (1 - 1e-9):
+        return [("max_budget", f"max_budget / min_budget = {hi / lo:g} is below eta = {eta:g}: there is only "
+                               "one budget level; lower min_budget or eta, or use facade hpo")]
+    n_rungs = budget_levels(lo, hi, eta)
+    n = clean.get("n_brackets")
+    if n is not None and n > len(n_rungs):
+        return [("n_brackets", f"is {n}, but there are only {len(n_rungs)} budget levels "
+                               f"({', '.join(f'{b:g}' for b in n_rungs)})")]
+    return []
+
+
+def budget_levels(min_budget: float, max_budget: float, eta: float) -> tuple[float, ...]:
+    """The budgets of successive halving, smallest first: max_budget / eta^k down to the last
+    one not below min_budget (SMAC3's Hyperband budgets)."""
+    n = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9)) + 1
+    return tuple(float(max_budget) * eta ** (r - n + 1) for r in range(n))

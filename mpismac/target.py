@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .trial import Status
+from .trial import Checkpoint, Status
 
 _FUNCTION_SPEC = re.compile(r"^(?P<left>[^\s:]+):(?P<func>[A-Za-z_][\w.]*)$")
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -129,17 +129,22 @@ def load_function(spec: TargetSpec) -> Callable[..., Any]:
 
 
 def accepted_arguments(fn: Callable[..., Any]) -> frozenset[str]:
-    """Which of seed/instance/budget the function declares (all of them if it takes **kwargs)."""
+    """Which of seed/instance/budget the function declares (all of them if it takes **kwargs),
+    and `checkpoint` if it names it."""
     params = inspect.signature(fn).parameters
+    named = frozenset(a for a in (*TARGET_ARGS, "checkpoint") if a in params)
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return frozenset(TARGET_ARGS)
-    return frozenset(a for a in TARGET_ARGS if a in params)
+        return named | frozenset(TARGET_ARGS)
+    return named
 
 
 def call_function(fn: Callable[..., Any], accepted: frozenset[str], config: Any, seed: int,
-                  instance: str | None, budget: float | None) -> Any:
-    """Call a target as SMAC3 does: only the arguments it declares are passed."""
-    available = {"seed": seed, "instance": instance, "budget": budget}
+                  instance: str | None, budget: float | None, previous_budget: float | None = None) -> Any:
+    """Call a target as SMAC3 does: only the arguments it declares are passed (`checkpoint`:
+    multi-fidelity, where to continue from; see `Checkpoint`)."""
+    available: dict[str, Any] = {"seed": seed, "instance": instance, "budget": budget}
+    if "checkpoint" in accepted:
+        available["checkpoint"] = Checkpoint.of(dict(config), instance, seed, previous_budget)
     return fn(config, **{k: v for k, v in available.items() if k in accepted})
 
 

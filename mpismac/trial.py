@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ class TrialInfo:
     seed: int = 0
     budget: float | None = None
     origin: str = "random"
+    previous_budget: float | None = None  # multi_fidelity: the largest budget it finished at before, same pair
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,18 @@ class TrialValue:
     def from_json(cls, d: dict[str, Any]) -> TrialValue:
         return cls(tuple(float(c) for c in d["cost"]), Status(d["status"]), float(d["start"]), float(d["end"]),
                    dict(d["info"]))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a multi-fidelity target that declares a `checkpoint` argument gets: `key`, the same
+    for one configuration on one instance and seed in every run and job (a name for its saved
+    state), and `budget`, the largest budget it finished there before (None: start over)."""
+
+    key: str
+    budget: float | None = None
+
+    @classmethod
+    def of(cls, config: dict[str, Any], instance: str | None, seed: int, budget: float | None) -> Checkpoint:
+        text = json.dumps([sorted(config.items()), instance, seed], default=str)
+        return cls(hashlib.sha256(text.encode()).hexdigest()[:16], budget)

@@ -95,7 +95,8 @@ def test_get_helpers_set_our_knobs(tmp_path):
     (lambda s: HyperparameterOptimizationFacade(s, "m:f", dask_client=object()), "mpiexec -n N"),
     (lambda s: HyperparameterOptimizationFacade(Scenario(s.configspace, n_workers=4), "m:f"), "mpiexec -n N"),
     (lambda s: HyperparameterOptimizationFacade(s, "m:f", callbacks=[object()]), "callbacks"),
-    (lambda s: MultiFidelityFacade(s, "m:f"), "issue 14"),
+    (lambda s: MultiFidelityFacade.get_intensifier(s, incumbent_selection="any_budget"), "incumbent_selection"),
+    (lambda s: MultiFidelityFacade.get_intensifier(s, n_seeds=3), "n_seeds"),
     (lambda s: AlgorithmConfigurationFacade(s, "m:f"), "issue 16"),
 ])
 def test_what_has_no_knob_is_refused_by_name(tmp_path, call, named):

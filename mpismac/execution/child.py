@@ -3,7 +3,7 @@ once and then runs one trial per request it reads, until its request pipe closes
 
 Protocol, one JSON object per line: the rank sends a setup record, the child answers
 `{"ready": true, "sentinel": pid}` or `{"ready": false, "error": text, "where": "file, line N"}`; then each request
-`{"trial_id", "config", "seed", "instance", "budget"}` is answered by
+`{"trial_id", "config", "seed", "instance", "budget", "previous_budget"}` is answered by
 `{"trial_id", "status", "cost", "info", "cpu_time"}`.
 
 The two protocol pipes are moved to high file descriptors (PROTOCOL_FD_MIN and above) before
@@ -132,7 +132,8 @@ class _Runner:
         from ..trial import Status
 
         config = Configuration(self.cs, values=req["config"])
-        raw = call_function(self.fn, self.accepted, config, req["seed"], req["instance"], req["budget"])
+        raw = call_function(self.fn, self.accepted, config, req["seed"], req["instance"], req["budget"],
+                            req.get("previous_budget"))
         try:
             cost, info = normalize_result(raw, self.objectives)
         except TargetResultError as exc:

@@ -67,14 +67,17 @@ class TrialRequest:
     seed: int
     instance: str | None = None
     budget: float | None = None
+    previous_budget: float | None = None  # multi_fidelity: see trial.Checkpoint
 
     @classmethod
     def from_info(cls, info: TrialInfo) -> TrialRequest:
-        return cls(info.trial_id, info.config_id, dict(info.config), info.seed, info.instance, info.budget)
+        return cls(info.trial_id, info.config_id, dict(info.config), info.seed, info.instance, info.budget,
+                   info.previous_budget)
 
     def to_dict(self) -> dict[str, Any]:
         return {"trial_id": self.trial_id, "config_id": self.config_id, "config": self.config,
-                "seed": self.seed, "instance": self.instance, "budget": self.budget}
+                "seed": self.seed, "instance": self.instance, "budget": self.budget,
+                "previous_budget": self.previous_budget}
 
 
 class Executor(Protocol):
@@ -358,7 +361,8 @@ class InProcessExecutor:
             from ConfigSpace import Configuration
 
             config = Configuration(self._cs, values=request.config)
-            raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget)
+            raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget,
+                                request.previous_budget)
             cost, info = normalize_result(raw, self._objectives)
         except TargetResultError as exc:
             status, info = Status.CRASHED, {"error": f"the target's result is not usable: {exc}"}

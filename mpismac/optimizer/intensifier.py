@@ -58,9 +58,10 @@ class Intensifier:
         self.results: dict[int, dict[int, np.ndarray]] = {}  # config -> pair -> cost
         self.started: set[tuple[int, int]] = set()
         self._raced: set[int] = set()
+        below = scenario.max_budget if scenario.facade == "multi_fidelity" else None  # lower rungs: not raced
         for r in rh.trials.values():
             k = self.pair_of(r.instance, r.seed)
-            if k is None:
+            if k is None or (below is not None and r.budget is not None and r.budget < below):
                 continue
             self.mark_started(r.config_id, k)
             if r.status != Status.RUNNING and r.cost:

@@ -81,17 +81,24 @@ class TrainingSet:
     observed: np.ndarray  # every configuration told (rows may be a subset): never proposed again
 
 
-def _bounded(data: TrainingSet, rank: np.ndarray) -> TrainingSet:
-    """`data`, or past MAX_TRAINING configurations a subset of that many: the best half by
+def bounded_rows(rank: np.ndarray, seed: int) -> np.ndarray | None:
+    """None, or past MAX_TRAINING rows the indices of that many to learn from: the best half by
     `rank` (lower is better; the local model fits around the best) and a uniform sample of the
     rest, drawn from the fit's seed."""
     n = len(rank)
     if n <= MAX_TRAINING:
-        return data
+        return None
     order = np.argsort(rank, kind="stable")
     best, rest = order[: MAX_TRAINING // 2], order[MAX_TRAINING // 2:]
-    sample = np.random.default_rng(data.seed).choice(rest, MAX_TRAINING - len(best), replace=False)
-    keep = np.sort(np.concatenate([best, sample]))
+    sample = np.random.default_rng(seed).choice(rest, MAX_TRAINING - len(best), replace=False)
+    return np.sort(np.concatenate([best, sample]))
+
+
+def _bounded(data: TrainingSet, rank: np.ndarray) -> TrainingSet:
+    """`data`, or past MAX_TRAINING configurations the subset `bounded_rows` keeps."""
+    keep = bounded_rows(rank, data.seed)
+    if keep is None:
+        return data
     return TrainingSet(data.rows[keep], data.y[keep], data.costs[keep], data.seed, data.observed)
 
 

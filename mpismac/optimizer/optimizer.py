@@ -6,10 +6,11 @@ carry on after a restart is a small JSON dict."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -20,9 +21,10 @@ from ..runhistory import RunHistory
 from ..runhistory.records import ConfigAdded, Record, SharedRunAdded, TrialEnded, TrialStarted
 from ..runhistory.shared import SharedRun
 from ..runhistory.state import RunState
-from ..scenario import Scenario
+from ..scenario import Scenario, budget_levels
 from ..space import config_values
 from ..trial import Status, TrialInfo, TrialValue
+from .hyperband import Ladder
 from .initial_design import initial_design, initial_design_size
 from .intensifier import Intensifier
 from .observations import Observations
@@ -123,7 +125,13 @@ def _gaussian_process(scenario: Scenario) -> Proposer:
     return ModelBO(scenario, GaussianProcess(), one_hot=True, local_every=0)  # a GP extrapolates already
 
 
-PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process}
+def _multi_fidelity(scenario: Scenario) -> Proposer:
+    from .multi_fidelity import MultiFidelityBO
+
+    return MultiFidelityBO(scenario)
+
+
+PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process, "multi_fidelity": _multi_fidelity}
 REFIT_GROWTH = 0.1  # a refit comes before proposals once the data has grown by this share (see next_job)
 FALLBACK = "fallback"  # the origin of a random configuration handed out when no proposal was ready
 
@@ -157,10 +165,20 @@ class Optimizer:
         self.n_fallbacks = 0  # new configurations sampled at random because no proposal was ready
         self._sampler: Any = None  # a copy of the space that draws them
         self.runhistory = runhistory or RunHistory(scenario.configspace, scenario.objectives)
-        self._observed = Observations(len(scenario.objectives))  # the costs told, per configuration
-        for r in self.runhistory.trials.values():  # a resumed run: every finished trial was told
+        self._observed = Observations(len(scenario.objectives))  # the costs told, per configuration (and rung)
+        self._ladder: Ladder | None = None
+        if scenario.facade == "multi_fidelity":
+            assert scenario.min_budget is not None and scenario.max_budget is not None  # the scenario checks
+            self._ladder = Ladder(budget_levels(scenario.min_budget, scenario.max_budget, scenario.eta),
+                                  scenario.eta, scenario.n_brackets, scenario.seed)
+        for r in sorted(self.runhistory.trials.values(), key=lambda r: r.trial_id):  # a resumed run:
+            rung = self._rung_of(r.budget)  # every trial started, every finished one told
+            if self._ladder is not None and rung is not None:
+                self._ladder.start(r.config_id, rung, own=not r.shared)
             if r.status != Status.RUNNING and r.cost:
-                self._observed.add(r.config_id, r.cost)
+                self._observed.add(self._key(r.config_id, rung), r.cost)
+                if self._ladder is not None and rung is not None and rung < self._ladder.top:
+                    self._ladder.tell(r.config_id, rung, r.cost[0], r.status == Status.SUCCESS)
         self._write = write or RunState(self.runhistory).apply
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
         state = state or {}
@@ -183,19 +201,74 @@ class Optimizer:
         the new configuration is a random sample (origin "fallback", counted in `n_fallbacks`)
         instead of a proposal computed now, so that no worker waits for the model."""
         if self._requeue:
-            info = self.runhistory.info(self._requeue.popleft())
+            info = self._with_checkpoint(self.runhistory.info(self._requeue.popleft()))
         else:
-            config_id, pair = self._intensifier.next_trial() or self._new_challenger(model_now)
+            budget = self.scenario.max_budget
+            step = self._intensifier.next_trial()
+            if step is None and self._ladder is not None:
+                step, budget = self._climb(model_now)
+            config_id, pair = step or self._new_challenger(model_now)
             instance, seed = self._intensifier.pairs[pair]
             trial_id = self._next_trial_id
             self._next_trial_id += 1
-            info = TrialInfo(trial_id, config_id, self.runhistory.configs[config_id], instance, seed,
-                             self.scenario.max_budget, self.runhistory.origins[config_id])
-            self._intensifier.mark_started(config_id, pair)
+            info = self._with_checkpoint(TrialInfo(trial_id, config_id, self.runhistory.configs[config_id],
+                                                   instance, seed, budget, self.runhistory.origins[config_id]))
+            if budget == self.scenario.max_budget:
+                self._intensifier.mark_started(config_id, pair)
         self._pending[info.trial_id] = info
         return info
 
+    def _climb(self, model_now: bool) -> tuple[tuple[int, int], float | None]:
+        """Multi-fidelity: a promotion, else a new configuration in a drawn bracket; its
+        (config, pair) and budget. The top rung's trials are the intensifier's."""
+        assert self._ladder is not None
+        ladder = self._ladder
+        promoted = ladder.promotion()
+        if promoted is not None:
+            config_id, rung = promoted.config_id, promoted.rung
+        else:
+            rung = ladder.new_rung()
+            config_id = self._config(*self._new_values(model_now))
+            if any((config_id, r) in ladder.started for r in range(len(ladder.budgets))):  # proposed again
+                return self._new_challenger_at(config_id), self.scenario.max_budget
+        ladder.start(config_id, rung)
+        if rung == ladder.top:
+            return self._intensifier.add_challenger(config_id), self.scenario.max_budget
+        return (config_id, 0), ladder.budgets[rung]
+
+    def _with_checkpoint(self, info: TrialInfo) -> TrialInfo:
+        """Multi-fidelity: the trial with the largest budget its configuration finished at
+        before, on the same pair (the lower rungs run on the first), for a target that
+        continues from its own checkpoint."""
+        if self._ladder is None or (info.instance, info.seed) != self._intensifier.pairs[0]:
+            return info
+        previous = self._ladder.reached.get(info.config_id)
+        if previous is None or info.budget is None or previous >= info.budget:
+            return info
+        return dataclasses.replace(info, previous_budget=previous)
+
+    def _rung_of(self, budget: float | None) -> int | None:
+        return self._ladder.rung_of(budget) if self._ladder is not None else None
+
+    def _key(self, config_id: int, rung: int | None) -> Hashable:
+        """What the model's observations are kept per: the configuration, and with several
+        budgets its rung too."""
+        return config_id if self._ladder is None else (config_id, self._ladder.top if rung is None else rung)
+
     def _new_challenger(self, model_now: bool) -> tuple[int, int]:
+        return self._new_challenger_at(self._config(*self._new_values(model_now)))
+
+    def _new_challenger_at(self, config_id: int) -> tuple[int, int]:
+        """A configuration enters the race (a known one, proposed again in a small space: its
+        next pair)."""
+        if self._intensifier.knows(config_id):
+            started = self._intensifier.started
+            pair = next((k for k in range(self._intensifier.max_calls) if (config_id, k) not in started), 0)
+            return config_id, pair
+        return self._intensifier.add_challenger(config_id)
+
+    def _new_values(self, model_now: bool) -> tuple[dict[str, Any], str]:
+        """A new configuration: a prepared proposal, a fallback sample, or one proposed now."""
         if self._prepared:
             newest = max(p.model for p in self._prepared)  # the first made from the newest model
             values, origin, _, _ = self._prepared.pop(next(i for i, p in enumerate(self._prepared)
@@ -209,12 +282,7 @@ class Optimizer:
             index = self._n_proposals
             values, origin = self._proposer.propose(index, self._pending_rows())[0]
             self._n_proposals += 1
-        config_id = self._config(values, origin)
-        if self._intensifier.knows(config_id):  # proposed again (a small space): its next pair
-            started = self._intensifier.started
-            pair = next((k for k in range(self._intensifier.max_calls) if (config_id, k) not in started), 0)
-            return config_id, pair
-        return self._intensifier.add_challenger(config_id)
+        return values, origin
 
     def _random_sample(self) -> dict[str, Any]:
         """A uniform random configuration, from a stream of the trial id (about a millisecond)."""
@@ -249,9 +317,17 @@ class Optimizer:
             self._write(TrialEnded(info.trial_id, value))
         self._pending.pop(info.trial_id)
         self._n_told += 1
+        self._take(info, value)
+
+    def _take(self, info: TrialInfo, value: TrialValue) -> None:
+        """A result, own or shared, to the model's data and to the rung or race it belongs to."""
+        rung = self._rung_of(info.budget)
         if value.cost:
-            self._observed.add(info.config_id, value.cost)
+            self._observed.add(self._key(info.config_id, rung), value.cost)
         cost = value.cost if value.cost else self.scenario.crash_costs
+        if self._ladder is not None and rung is not None and rung < self._ladder.top:
+            self._ladder.tell(info.config_id, rung, cost[0], value.ok)
+            return
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id)
 
@@ -284,13 +360,13 @@ class Optimizer:
                                    run.trial, run.rank, time.time()))
         self._next_trial_id += 1
         self._n_told += 1
-        if run.value.cost:
-            self._observed.add(config_id, run.value.cost)
+        rung = self._rung_of(run.budget)
+        if self._ladder is not None and rung is not None:
+            self._ladder.start(config_id, rung, own=False)
         pair = self._intensifier.pair_of(run.instance, run.seed)
-        if pair is not None:
+        if pair is not None and (self._ladder is None or rung == self._ladder.top):
             self._intensifier.add_shared(config_id, pair)
-            self._intensifier.tell(config_id, pair, run.value.cost if run.value.cost else self.scenario.crash_costs,
-                                   info.trial_id)
+        self._take(info, run.value)
         return info
 
     def _pending_rows(self, leaving: Sequence[_Prepared] = ()) -> np.ndarray:

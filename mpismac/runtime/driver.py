@@ -237,5 +237,9 @@ class Driver:
         else:
             log.info("run %s stopped by %s after %d trials; incumbent %s cost %s", self.session.dir, stopped_by,
                      self.n_finished, inc.config if inc else None, inc.cost if inc else None)
+        if inc is None and self.scenario.facade == "multi_fidelity" and self.n_finished:
+            log.warning("no configuration finished at max_budget (%g) in %d trials, so there is no incumbent: "
+                        "raise n_trials, or lower eta or max_budget / min_budget (`report` shows the best cost "
+                        "per budget)", self.scenario.max_budget, self.n_finished)
         return RunResult(inc.config if inc else None, inc.cost if inc else None, self.session.dir,
                          self.n_finished, stopped_by, tuple(FrontPoint(f.config, f.cost) for f in front))

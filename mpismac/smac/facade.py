@@ -323,16 +323,34 @@ class RandomFacade(AbstractFacade):
     FACADE = "random"
 
 
+class MultiFidelityFacade(AbstractFacade):
+    """SMAC3's multi-fidelity facade (Hyperband over successive halving, eta 3): here
+    `multi_fidelity`, asynchronous successive halving over Hyperband's brackets. The scenario
+    needs `min_budget` and `max_budget`; the target gets `budget` if it declares it."""
+
+    FACADE = "multi_fidelity"
+
+    @classmethod
+    def get_intensifier(cls, scenario: Scenario, *, eta: int = UNSET, n_seeds: int = UNSET,
+                        max_incumbents: int = UNSET, incumbent_selection: str = UNSET,
+                        max_config_calls: int = UNSET) -> Component:
+        """SMAC3's Hyperband: `eta` sets ours; the incumbent is always the best at max_budget."""
+        helper = f"{cls.__name__}.get_intensifier"
+        if incumbent_selection not in (UNSET, "highest_budget"):
+            raise parts.refuse(helper, "incumbent_selection", "the incumbent is the best configuration at max_budget "
+                                                               "('highest_budget'); `report` shows the best per budget")
+        base = parts.intensifier(helper, max_config_calls, max_incumbents)
+        parts.component("intensifier", helper, {"n_seeds": n_seeds})
+        return parts.Component("intensifier", {**base.knobs, **({} if eta is UNSET else {"eta": eta})})
+
+
 class _NotBuilt(AbstractFacade):
     ISSUE = ""
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise UserError(f"mpismac.smac: {type(self).__name__} is not built in this version of mpismac "
-                        f"({self.ISSUE}); HyperparameterOptimizationFacade, BlackBoxFacade and RandomFacade are")
-
-
-class MultiFidelityFacade(_NotBuilt):
-    ISSUE = "multi-fidelity: issue 14"
+                        f"({self.ISSUE}); HyperparameterOptimizationFacade, BlackBoxFacade, RandomFacade "
+                        "and MultiFidelityFacade are")
 
 
 class AlgorithmConfigurationFacade(_NotBuilt):

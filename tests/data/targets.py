@@ -183,3 +183,26 @@ def rank_libraries(config):
         parts = {part for line in f for part in line.split("/")[1:]}
     found = sorted(name for name in HEAVY_PACKAGES if name in parts or f"{name}.libs" in parts)
     return 0.0, {"rank_pid": rank, "rank_packages": found}
+
+
+def epochs(config, seed: int = 0, budget: float = 1.0, checkpoint=None):
+    """Multi-fidelity: 'trains' for `budget` epochs toward a quadratic's value, continuing from
+    its saved epoch count when `checkpoint` says where (MF_STATE_DIR), and appends the epochs it
+    actually trained to MF_STATE_DIR/trained.log."""
+    import json
+    import os
+    from pathlib import Path
+
+    state_dir = Path(os.environ["MF_STATE_DIR"])
+    done = 0
+    state = state_dir / f"{checkpoint.key}.json" if checkpoint is not None else None
+    if state is not None and checkpoint.budget is not None and state.exists():
+        done = json.loads(state.read_text())["epochs"]
+        assert done == checkpoint.budget, (done, checkpoint.budget)
+    target = int(round(budget))
+    with open(state_dir / "trained.log", "a") as f:
+        f.write(f"{target - done}\n")
+    if state is not None:
+        state.write_text(json.dumps({"epochs": target}))
+    x, y = config["x"], config["y"]
+    return (x - 0.3) ** 2 + (y - 0.6) ** 2 + 2.0 / target

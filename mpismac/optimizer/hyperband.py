@@ -1,0 +1,105 @@
+"""Asynchronous successive halving over Hyperband's brackets (ASHA, Li et al. 2020), for
+facade `multi_fidelity`.
+
+The budgets are the scenario's `budget_levels`: rung 0 (min_budget) up to the top rung
+(max_budget). A new configuration starts at the rung of its bracket, drawn with Hyperband's
+proportions: bracket b (starting at rung b, of B brackets) starts ceil(B / (B - b) *
+eta^(B - 1 - b)) configurations per Hyperband iteration, so each bracket gets about the same
+compute. A configuration is promoted from rung r to r + 1 as soon as it is among the best
+floor(n / eta) of the n results finished at rung r (from every bracket), never waiting for a
+rung to fill: one whose trial at rung r still runs has no result there and cannot be promoted
+yet, and one started at r + 1 is never promoted again. Higher rungs are promoted to first.
+The top rung is the intensifier's: a configuration that reaches max_budget races the incumbent
+there, over seeds and instances; the rungs below run on the first (instance, seed) pair.
+
+Everything here follows from the trials told, in order, so a resumed run rebuilds it from its
+journal and a reproducible run makes the same promotions whatever the timing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .streams import generator
+
+
+def bracket_weights(n_rungs: int, n_brackets: int, eta: float) -> np.ndarray:
+    """The share of new configurations that start in each bracket (Hyperband's counts)."""
+    counts = [math.ceil(n_rungs / (n_rungs - b) * eta ** (n_rungs - 1 - b)) for b in range(n_brackets)]
+    return np.asarray(counts, dtype=float) / sum(counts)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A trial the ladder wants: `config_id` at rung `rung`."""
+
+    config_id: int
+    rung: int
+
+
+class Ladder:
+    """The rungs' results and who may be promoted; `budgets` smallest first."""
+
+    def __init__(self, budgets: tuple[float, ...], eta: float, n_brackets: int | None, seed: int):
+        self.budgets = budgets
+        self.top = len(budgets) - 1
+        self.eta = eta
+        self.seed = seed
+        self.weights = bracket_weights(len(budgets), n_brackets or len(budgets), eta)
+        self.results: list[dict[int, float]] = [{} for _ in budgets]  # rung -> config -> cost
+        self.started: set[tuple[int, int]] = set()  # (config, rung)
+        self.own: set[int] = set()  # configurations this optimizer started (only those are promoted)
+        self.reached: dict[int, float] = {}  # config -> the largest budget it finished successfully
+        self._order: list[list[int] | None] = [None for _ in budgets]  # per rung: the configs by cost, cached
+
+    def rung_of(self, budget: float | None) -> int | None:
+        """The rung of a budget, None for a budget that is not one of the levels."""
+        if budget is None:
+            return None
+        for r, b in enumerate(self.budgets):
+            if math.isclose(budget, b, rel_tol=1e-9):
+                return r
+        return None
+
+    def new_rung(self) -> int:
+        """The starting rung of the next new configuration (its bracket), from a stream of how
+        many this optimizer started before."""
+        rng = generator(self.seed, "bracket", len(self.own))
+        return int(rng.choice(len(self.weights), p=self.weights))
+
+    def start(self, config_id: int, rung: int, own: bool = True) -> None:
+        self.started.add((config_id, rung))
+        if own:
+            self.own.add(config_id)
+
+    def tell(self, config_id: int, rung: int, cost: float, ok: bool) -> None:
+        """A result at a rung below the top (a failure: `ok` False, cost the crash cost)."""
+        self.results[rung][config_id] = cost if ok and math.isfinite(cost) else math.inf
+        self._order[rung] = None
+        if ok:
+            self.reached[config_id] = max(self.reached.get(config_id, 0.0), self.budgets[rung])
+
+    def promotion(self) -> Step | None:
+        """The next promotion (highest rung first), or None when no configuration qualifies."""
+        for rung in range(self.top - 1, -1, -1):
+            for config_id in self._best(rung):
+                if (config_id, rung + 1) not in self.started and config_id in self.own:
+                    return Step(config_id, rung + 1)
+        return None
+
+    def _best(self, rung: int) -> list[int]:
+        """The configurations in the best floor(n / eta) of the n results at `rung` (finite
+        costs only), best first."""
+        order = self._order[rung]
+        if order is None:
+            got = self.results[rung]
+            ranked = sorted((c for c in got if math.isfinite(got[c])), key=lambda c: (got[c], c))
+            order = self._order[rung] = ranked[: int(len(got) // self.eta)]
+        return order
+
+    def rung_sizes(self) -> list[int]:
+        """Results finished per rung (for the log and the report)."""
+        return [len(r) for r in self.results]
