@@ -52,6 +52,7 @@ class Ladder:
         self.results: list[dict[int, float]] = [{} for _ in budgets]  # rung -> config -> cost
         self.started: set[tuple[int, int]] = set()  # (config, rung)
         self.own: set[int] = set()  # configurations this optimizer started (only those are promoted)
+        self._known: set[int] = set()  # every configuration started
         self.reached: dict[int, float] = {}  # config -> the largest budget it finished successfully
         self._order: list[list[int] | None] = [None for _ in budgets]  # per rung: the configs by cost, cached
 
@@ -70,8 +71,13 @@ class Ladder:
         rng = generator(self.seed, "bracket", len(self.own))
         return int(rng.choice(len(self.weights), p=self.weights))
 
+    def knows(self, config_id: int) -> bool:
+        """Whether the configuration started at some rung (here or, shared, elsewhere)."""
+        return config_id in self._known
+
     def start(self, config_id: int, rung: int, own: bool = True) -> None:
         self.started.add((config_id, rung))
+        self._known.add(config_id)
         if own:
             self.own.add(config_id)
 

@@ -187,7 +187,7 @@ class ModelBO:
                 out.append((self.space.to_values(row), "random"))
             elif self.local_every and i % self.local_every == 0 and not local_tried:
                 local_tried = True  # one model has one local step
-                row = local_step(self.space, self._x, self._costs, avoid=pending_rows)
+                row = local_step(self.space, self._x, self._costs, avoid=self._avoid(pending_rows))
                 if row is None:
                     n_model += 1
                 else:
@@ -218,6 +218,10 @@ class ModelBO:
             out.append((self.space.to_values(row), origin))
             pending_rows = np.vstack([pending_rows, row[None]])
         return out
+
+    def _avoid(self, pending_rows: np.ndarray) -> np.ndarray:
+        """What a local step must not land on besides the rows it fits: the pending rows."""
+        return pending_rows
 
     def _seen_rows(self) -> set[bytes]:
         """The data's feature rows, rounded: never proposed again (made once per model)."""

@@ -91,3 +91,8 @@ class MultiFidelityBO(ModelBO):
         forest = Forest()
         forest.fit(with_level(self._features(data.rows), data.levels), data.y, data.seed)
         return AtLevel(forest, data.aim_level), data.aim
+
+    def _avoid(self, pending_rows: np.ndarray) -> np.ndarray:
+        """Local steps fit the aimed-at rung's results: they must not land on a configuration
+        that ran at another budget either."""
+        return np.vstack([pending_rows, self._observed]) if len(self._observed) else pending_rows

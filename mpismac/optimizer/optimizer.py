@@ -229,8 +229,13 @@ class Optimizer:
         else:
             rung = ladder.new_rung()
             config_id = self._config(*self._new_values(model_now))
-            if any((config_id, r) in ladder.started for r in range(len(ladder.budgets))):  # proposed again
-                return self._new_challenger_at(config_id), self.scenario.max_budget
+            if ladder.knows(config_id):  # proposed again (pSMAC ranks' local steps can meet): a sample
+                config_id = self._config(self._random_sample(), "random")
+            ran = [r for r in range(ladder.top + 1) if (config_id, r) in ladder.started]
+            if ran:  # and that too (a small space): the budget above the largest it ran at
+                if ran[-1] == ladder.top:
+                    return self._new_challenger_at(config_id), self.scenario.max_budget
+                rung = ran[-1] + 1
         ladder.start(config_id, rung)
         if rung == ladder.top:
             return self._intensifier.add_challenger(config_id), self.scenario.max_budget

@@ -188,7 +188,8 @@ def rank_libraries(config):
 def epochs(config, seed: int = 0, budget: float = 1.0, checkpoint=None):
     """Multi-fidelity: 'trains' for `budget` epochs toward a quadratic's value, continuing from
     its saved epoch count when `checkpoint` says where (MF_STATE_DIR), and appends the epochs it
-    actually trained to MF_STATE_DIR/trained.log."""
+    actually trained to MF_STATE_DIR/trained.log. An epoch takes MF_SLEEP seconds (default 4 ms),
+    and a trial up to 20 ms more, so that results arrive out of order."""
     import json
     import os
     from pathlib import Path
@@ -204,5 +205,6 @@ def epochs(config, seed: int = 0, budget: float = 1.0, checkpoint=None):
         f.write(f"{target - done}\n")
     if state is not None:
         state.write_text(json.dumps({"epochs": target}))
+    time.sleep(float(os.environ.get("MF_SLEEP", "0.004")) * (target - done) + 0.01 * (hash(checkpoint) % 3))
     x, y = config["x"], config["y"]
     return (x - 0.3) ** 2 + (y - 0.6) ** 2 + 2.0 / target
