@@ -28,6 +28,7 @@ from .target import TargetSpec, parse_target
 FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
 BUILT_FACADES = ("hpo", "blackbox", "random", "multi_fidelity")
 MODES = ("master_worker", "psmac", "groups")
+BRACKETS = ("learned", "hyperband")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
                      "snapshot_interval", "psmac", "groups")
@@ -79,6 +80,7 @@ class Scenario:
     max_budget: float | None = None
     eta: float = 3.0  # multi_fidelity: a rung keeps the best 1/eta; budgets grow by eta
     n_brackets: int | None = None  # multi_fidelity: starting budgets in use (None: every budget, as Hyperband)
+    brackets: str = "learned"  # multi_fidelity: Hyperband's shares of brackets, or weighed by how each ranks
     facade: str = "hpo"
     mode: str = "master_worker"
     groups: int | None = None  # mode groups: how many master-worker groups (None: one per node)
@@ -404,6 +406,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("max_budget", optional(_number, positive=True, allow_inf=False))
     check("eta", _number, minimum=2, allow_inf=False)
     check("n_brackets", optional(_number, integer=True, positive=True))
+    check("brackets", _choice(BRACKETS))
     check("facade", _choice(FACADES))
     check("mode", _choice(MODES))
     check("groups", optional(_number, integer=True, positive=True))
@@ -427,7 +430,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     if clean.get("facade") == "multi_fidelity":
         problems.extend(_multi_fidelity_problems(clean))
     else:
-        problems.extend((key, "is a setting of 'facade: multi_fidelity'") for key in ("eta", "n_brackets")
+        problems.extend((key, "is a setting of 'facade: multi_fidelity'") for key in _DEFAULTS
                         if key in clean and clean[key] != _DEFAULTS[key])
     if clean.get("mode") in ("psmac", "groups") and clean.get("reproducible"):
         problems.append(("reproducible", f"is for mode master_worker: {clean['mode']} shares runs as they finish"))
@@ -436,7 +439,7 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     return clean, problems
 
 
-_DEFAULTS = {"eta": 3.0, "n_brackets": None}
+_DEFAULTS = {"eta": 3.0, "n_brackets": None, "brackets": "learned"}
 
 
 def _multi_fidelity_problems(clean: dict[str, Any]) -> list[tuple[str, str]]:

@@ -85,6 +85,30 @@ def test_a_configuration_is_promoted_once_it_is_in_the_best_third_of_what_finish
     assert ladder.reached[3] == 3.0 and 4 not in ladder.reached  # a failure is no checkpoint
 
 
+@pytest.mark.fast
+def test_brackets_shift_to_higher_budgets_when_the_low_ones_rank_configurations_wrongly():
+    def ladder(agree: bool) -> Ladder:
+        lad = Ladder(BUDGETS, 3, None, 0)
+        for c in range(12):  # rung 1 ranks them as the top rung does; rung 0 as it does or backwards
+            lad.tell(c, 0, float(c if agree else -c), True)
+            lad.tell(c, 1, float(c), True)
+            lad.tell(c, 3, float(c), True)
+        return lad
+
+    hyperband = bracket_weights(4, 4, 3)
+    assert Ladder(BUDGETS, 3, None, 0).bracket_shares() == pytest.approx(hyperband)  # no pairs yet: Hyperband
+    good, bad = ladder(True), ladder(False)
+    assert good.trust(0) == pytest.approx(1.0) and good.bracket_shares() == pytest.approx(hyperband)
+    assert bad.trust(0) == pytest.approx(4 / 16)  # tau -1 counts as 0, shrunk toward 1 by 4 pairs of prior
+    shares = bad.bracket_shares()
+    assert shares[0] < hyperband[0] / 2 and shares[3] > hyperband[3] * 1.5  # starts move up
+    bad.tell(0, 3, 99.0, True)  # the race's further pairs at the top rung are not the ladder's
+    assert bad.results[3][0] == 0.0
+    plain = ladder(False)
+    plain.learned = False  # brackets: hyperband
+    assert plain.bracket_shares() == pytest.approx(hyperband)
+
+
 # -- the optimizer ----------------------------------------------------------------------------------
 
 def _run(opt: Optimizer, n: int, batch: int = 1) -> list:

@@ -35,6 +35,8 @@ BROKEN = [
     ("facade: multi_fidelity\nmin_budget: 1\nmax_budget: 81\nn_brackets: 6", "n_brackets", "only 5 budget levels"),
     ("facade: multi_fidelity\nmin_budget: 0\nmax_budget: 81", "min_budget", "positive"),
     ("eta: 2", "eta", "facade: multi_fidelity"),
+    ("brackets: hyperband", "brackets", "facade: multi_fidelity"),
+    ("facade: multi_fidelity\nmin_budget: 1\nmax_budget: 81\nbrackets: learnt", "brackets", "expected one of"),
     ("facade: bayes", "facade", "expected one of"),
     ("mode: psmac\nreproducible: true", "reproducible", "is for mode master_worker"),
     ("mode: groups\nreproducible: true", "reproducible", "is for mode master_worker"),

@@ -5,7 +5,8 @@ The budgets are the scenario's `budget_levels`: rung 0 (min_budget) up to the to
 (max_budget). A new configuration starts at the rung of its bracket, drawn with Hyperband's
 proportions: bracket b (starting at rung b, of B brackets) starts ceil(B / (B - b) *
 eta^(B - 1 - b)) configurations per Hyperband iteration, so each bracket gets about the same
-compute. A configuration is promoted from rung r to r + 1 as soon as it is among the best
+compute; `learned` weighs each share by how well its rung ranks configurations as the top
+rung does (Hyper-Tune, Li et al. 2022). A configuration is promoted from rung r to r + 1 as soon as it is among the best
 floor(n / eta) of the n results finished at rung r (from every bracket), never waiting for a
 rung to fill: one whose trial at rung r still runs has no result there and cannot be promoted
 yet, and one started at r + 1 is never promoted again. Higher rungs are promoted to first.
@@ -22,8 +23,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import kendalltau
 
 from .streams import generator
+
+PRIOR_PAIRS = 4  # a rung's trust starts at 1 (Hyperband) and weighs as this many pairs of results
+TRUST_FLOOR = 0.05  # no bracket's share falls below this fraction of Hyperband's
 
 
 def bracket_weights(n_rungs: int, n_brackets: int, eta: float) -> np.ndarray:
@@ -43,8 +48,10 @@ class Step:
 class Ladder:
     """The rungs' results and who may be promoted; `budgets` smallest first."""
 
-    def __init__(self, budgets: tuple[float, ...], eta: float, n_brackets: int | None, seed: int):
+    def __init__(self, budgets: tuple[float, ...], eta: float, n_brackets: int | None, seed: int,
+                 learned: bool = True):
         self.budgets = budgets
+        self.learned = learned
         self.top = len(budgets) - 1
         self.eta = eta
         self.seed = seed
@@ -69,7 +76,28 @@ class Ladder:
         """The starting rung of the next new configuration (its bracket), from a stream of how
         many this optimizer started before."""
         rng = generator(self.seed, "bracket", len(self.own))
-        return int(rng.choice(len(self.weights), p=self.weights))
+        return int(rng.choice(len(self.weights), p=self.bracket_shares()))
+
+    def bracket_shares(self) -> np.ndarray:
+        """Hyperband's shares, each bracket's weighed by how well its starting rung ranks
+        configurations as the top rung does (Hyper-Tune's idea), when `learned`."""
+        if not self.learned:
+            return self.weights
+        shares = self.weights * np.maximum([self.trust(r) for r in range(len(self.weights))], TRUST_FLOOR)
+        return shares / shares.sum()
+
+    def trust(self, rung: int) -> float:
+        """Kendall's tau between the costs at `rung` and at the top rung, over the configurations
+        finished at both (negative: 0), shrunk toward 1 by PRIOR_PAIRS; 1 at the top rung."""
+        if rung == self.top:
+            return 1.0
+        low, top = self.results[rung], self.results[self.top]
+        both = [c for c in low if c in top and math.isfinite(low[c]) and math.isfinite(top[c])]
+        if len(both) < 2:
+            return 1.0
+        tau = kendalltau([low[c] for c in both], [top[c] for c in both]).statistic
+        tau = 0.0 if not math.isfinite(tau) else max(0.0, float(tau))
+        return (len(both) * tau + PRIOR_PAIRS) / (len(both) + PRIOR_PAIRS)
 
     def knows(self, config_id: int) -> bool:
         """Whether the configuration started at some rung (here or, shared, elsewhere)."""
@@ -82,7 +110,10 @@ class Ladder:
             self.own.add(config_id)
 
     def tell(self, config_id: int, rung: int, cost: float, ok: bool) -> None:
-        """A result at a rung below the top (a failure: `ok` False, cost the crash cost)."""
+        """A result at a rung (a failure: `ok` False, cost the crash cost). At the top rung only
+        a configuration's first counts: the race's further pairs are not the ladder's."""
+        if rung == self.top and config_id in self.results[rung]:
+            return
         self.results[rung][config_id] = cost if ok and math.isfinite(cost) else math.inf
         self._order[rung] = None
         if ok:

@@ -170,14 +170,15 @@ class Optimizer:
         if scenario.facade == "multi_fidelity":
             assert scenario.min_budget is not None and scenario.max_budget is not None  # the scenario checks
             self._ladder = Ladder(budget_levels(scenario.min_budget, scenario.max_budget, scenario.eta),
-                                  scenario.eta, scenario.n_brackets, scenario.seed)
+                                  scenario.eta, scenario.n_brackets, scenario.seed,
+                                  learned=scenario.brackets == "learned")
         for r in sorted(self.runhistory.trials.values(), key=lambda r: r.trial_id):  # a resumed run:
             rung = self._rung_of(r.budget)  # every trial started, every finished one told
             if self._ladder is not None and rung is not None:
                 self._ladder.start(r.config_id, rung, own=not r.shared)
             if r.status != Status.RUNNING and r.cost:
                 self._observed.add(self._key(r.config_id, rung), r.cost)
-                if self._ladder is not None and rung is not None and rung < self._ladder.top:
+                if self._ladder is not None and rung is not None:
                     self._ladder.tell(r.config_id, rung, r.cost[0], r.status == Status.SUCCESS)
         self._write = write or RunState(self.runhistory).apply
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
@@ -330,9 +331,10 @@ class Optimizer:
         if value.cost:
             self._observed.add(self._key(info.config_id, rung), value.cost)
         cost = value.cost if value.cost else self.scenario.crash_costs
-        if self._ladder is not None and rung is not None and rung < self._ladder.top:
+        if self._ladder is not None and rung is not None:
             self._ladder.tell(info.config_id, rung, cost[0], value.ok)
-            return
+            if rung < self._ladder.top:
+                return
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id)
 
