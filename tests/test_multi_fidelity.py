@@ -152,6 +152,26 @@ def test_promotions_follow_asha_s_rule_and_the_incumbent_is_the_best_at_max_budg
 
 
 @pytest.mark.fast
+def test_learned_brackets_start_fewer_configurations_at_a_budget_that_ranks_them_backwards():
+    def cost(config, budget: float) -> float:  # budget 1 ranks backwards; 3 and up as 27 does
+        f = (config["x"] - 0.3) ** 2 + (config["y"] - 0.6) ** 2
+        return -f if budget == 1 else f + 1 / budget
+
+    def share_started_at_1(brackets: str) -> float:
+        opt = Optimizer(_scenario(brackets=brackets, n_trials=160))
+        first: dict[int, float] = {}
+        for _ in range(160):
+            info = opt.ask()
+            first.setdefault(info.config_id, info.budget)
+            opt.tell(info, cost(info.config, info.budget))
+        later = list(first.values())[len(first) // 2:]
+        return sum(b == 1 for b in later) / len(later)
+
+    learned, hyperband = share_started_at_1("learned"), share_started_at_1("hyperband")
+    assert hyperband > 0.4 and learned < 0.6 * hyperband, (learned, hyperband)
+
+
+@pytest.mark.fast
 def test_the_ladder_is_rebuilt_from_the_trials_on_resume():
     rh = RunHistory(_space(), ("cost",))
     opt = Optimizer(_scenario(), rh, write=RunState(rh).apply)

@@ -62,6 +62,7 @@ class Ladder:
         self._known: set[int] = set()  # every configuration started
         self.reached: dict[int, float] = {}  # config -> the largest budget it finished successfully
         self._order: list[list[int] | None] = [None for _ in budgets]  # per rung: the configs by cost, cached
+        self._shares: np.ndarray | None = None  # bracket_shares, cached until the next result
 
     def rung_of(self, budget: float | None) -> int | None:
         """The rung of a budget, None for a budget that is not one of the levels."""
@@ -83,21 +84,27 @@ class Ladder:
         configurations as the top rung does (Hyper-Tune's idea), when `learned`."""
         if not self.learned:
             return self.weights
-        shares = self.weights * np.maximum([self.trust(r) for r in range(len(self.weights))], TRUST_FLOOR)
-        return shares / shares.sum()
+        if self._shares is None:
+            shares = self.weights * np.maximum([self.trust(r) for r in range(len(self.weights))], TRUST_FLOOR)
+            self._shares = shares / shares.sum()
+        return self._shares
 
     def trust(self, rung: int) -> float:
-        """Kendall's tau between the costs at `rung` and at the top rung, over the configurations
-        finished at both (negative: 0), shrunk toward 1 by PRIOR_PAIRS; 1 at the top rung."""
+        """How far `rung` ranks configurations as the top rung does: Kendall's tau (negative: 0)
+        with the nearest rung above it that shares at least two finished configurations, shrunk
+        toward 1 by PRIOR_PAIRS, times that rung's own trust; 1 at the top rung. A rung whose
+        promotions all fail at the next one is judged there, not only once some reach the top."""
         if rung == self.top:
             return 1.0
-        low, top = self.results[rung], self.results[self.top]
-        both = [c for c in low if c in top and math.isfinite(low[c]) and math.isfinite(top[c])]
-        if len(both) < 2:
-            return 1.0
-        tau = kendalltau([low[c] for c in both], [top[c] for c in both]).statistic
-        tau = 0.0 if not math.isfinite(tau) else max(0.0, float(tau))
-        return (len(both) * tau + PRIOR_PAIRS) / (len(both) + PRIOR_PAIRS)
+        low = self.results[rung]
+        for above in range(rung + 1, self.top + 1):
+            high = self.results[above]
+            both = [c for c in low if c in high and math.isfinite(low[c]) and math.isfinite(high[c])]
+            if len(both) >= 2:
+                tau = kendalltau([low[c] for c in both], [high[c] for c in both]).statistic
+                tau = 0.0 if not math.isfinite(tau) else max(0.0, float(tau))
+                return (len(both) * tau + PRIOR_PAIRS) / (len(both) + PRIOR_PAIRS) * self.trust(above)
+        return 1.0
 
     def knows(self, config_id: int) -> bool:
         """Whether the configuration started at some rung (here or, shared, elsewhere)."""
@@ -116,6 +123,7 @@ class Ladder:
             return
         self.results[rung][config_id] = cost if ok and math.isfinite(cost) else math.inf
         self._order[rung] = None
+        self._shares = None
         if ok:
             self.reached[config_id] = max(self.reached.get(config_id, 0.0), self.budgets[rung])
 
