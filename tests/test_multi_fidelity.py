@@ -8,12 +8,14 @@ import collections
 import csv
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ConfigSpace import ConfigurationSpace
 
@@ -27,7 +29,7 @@ from mpismac.runhistory.state import RunState
 from mpismac.scenario import budget_levels
 from mpismac.trial import Checkpoint, Status
 
-from .conftest import DATA, mpirun, needs_mpiexec, run_cli
+from .conftest import DATA, REPO, mpirun, needs_mpiexec, run_cli
 
 BUDGETS = (1.0, 3.0, 9.0, 27.0)
 
@@ -281,6 +283,34 @@ def test_a_serial_run_trains_each_configuration_once_and_reports_by_budget(tmp_p
     smac_rh = RunHistory()
     smac_rh.load(smac_dir / "runhistory.json", scenario.configspace)
     assert sorted(k.budget for k in smac_rh) == sorted(r.budget for r in rh.trials.values())
+
+
+def test_the_mlp_example_runs_as_documented_and_continues_from_its_saved_weights(tmp_path, monkeypatch):
+    """examples/mlp_digits as a user runs it, cut to 12 trials up to 9 epochs: each configuration's
+    weights are saved at the largest budget it reached; and a trial given its own checkpoint
+    back at the same budget trains no epoch and scores as the saved network did."""
+    state = tmp_path / "state"
+    proc = run_cli(str(REPO / "examples" / "mlp_digits.yaml"), "--quiet", "--set", f"output_directory={tmp_path}",
+                   "--set", "n_trials=12", "--set", "max_budget=9", env={**os.environ, "MLP_STATE_DIR": str(state)},
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rh = load_run(tmp_path / "mlp_digits" / "0").state.runhistory
+    reached: dict[int, float] = {}
+    for r in rh.trials.values():
+        assert r.status == Status.SUCCESS and 0 <= r.cost[0] < 1
+        reached[r.config_id] = max(reached.get(r.config_id, 0.0), r.budget)
+    assert max(collections.Counter(r.config_id for r in rh.trials.values()).values()) >= 2  # a promotion
+    saved = {p.stem: int(np.load(p)["epochs"]) for p in state.glob("*.npz")}
+    assert sorted(saved.values()) == sorted(int(b) for b in reached.values())
+
+    monkeypatch.setenv("MLP_STATE_DIR", str(tmp_path / "direct"))
+    monkeypatch.syspath_prepend(str(REPO / "examples"))
+    from mlp_digits import train
+
+    config = {"width": 32, "depth": 1, "alpha": 1e-4, "learning_rate": 0.01, "batch_size": 64}
+    first = train(config, 0, 3, Checkpoint("k", None))
+    assert train(config, 0, 3, Checkpoint("k", 3.0)) == first  # the saved weights, restored in place
+    assert train(config, 1, 3, Checkpoint("other", None)) != first  # another seed: another network
 
 
 def test_a_stopped_run_resumes_without_promoting_twice_or_losing_a_trial(tmp_path):
