@@ -50,6 +50,8 @@ from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's mpismac, in this process and (by its path) in the trial process
 
+from problems import optuna_distributions  # noqa: E402
+
 CHECKPOINTS = (50, 100, 200)
 TOOLS = ("ours", "smac3-parego", "optuna-nsga2", "optuna-tpe")
 
@@ -208,29 +210,12 @@ def run_smac(problem: str, seed: int, n: int) -> tuple[list[list[float]], float,
         return costs, time.process_time() - t0 - spent, f"smac {importlib.metadata.version('smac')}"
 
 
-def _optuna_distributions(cs: ConfigurationSpace) -> dict[str, Any]:
-    from ConfigSpace import CategoricalHyperparameter, UniformFloatHyperparameter, UniformIntegerHyperparameter
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    out: dict[str, Any] = {}
-    for hp in cs.values():
-        if isinstance(hp, UniformFloatHyperparameter):
-            out[hp.name] = FloatDistribution(hp.lower, hp.upper, log=hp.log)
-        elif isinstance(hp, UniformIntegerHyperparameter):
-            out[hp.name] = IntDistribution(hp.lower, hp.upper, log=hp.log)
-        elif isinstance(hp, CategoricalHyperparameter):
-            out[hp.name] = CategoricalDistribution(list(hp.choices))
-        else:
-            raise TypeError(f"no Optuna distribution for {hp!r}")
-    return out
-
-
 def run_optuna(sampler_name: str, problem: str, seed: int, n: int) -> tuple[list[list[float]], float, str]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     make_cs, f, objectives, _ = PROBLEMS[problem]
-    distributions = _optuna_distributions(make_cs())
+    distributions = optuna_distributions(make_cs())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sampler_name == "nsga2"

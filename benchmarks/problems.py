@@ -62,3 +62,21 @@ PROBLEMS = {
     "rosenbrock5": (lambda: ConfigurationSpace({f"x{i}": (-5.0, 10.0) for i in range(5)}), rosenbrock5, 0.0),
     "mixed": (_mixed_space, mixed, 0.0),
 }
+
+
+def optuna_distributions(cs: ConfigurationSpace) -> dict:
+    """The same space as Optuna's distributions (floats, integers, categoricals)."""
+    from ConfigSpace import CategoricalHyperparameter, UniformFloatHyperparameter, UniformIntegerHyperparameter
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out: dict = {}
+    for hp in cs.values():
+        if isinstance(hp, UniformFloatHyperparameter):
+            out[hp.name] = FloatDistribution(hp.lower, hp.upper, log=hp.log)
+        elif isinstance(hp, UniformIntegerHyperparameter):
+            out[hp.name] = IntDistribution(hp.lower, hp.upper, log=hp.log)
+        elif isinstance(hp, CategoricalHyperparameter):
+            out[hp.name] = CategoricalDistribution(list(hp.choices))
+        else:
+            raise TypeError(f"no Optuna distribution for {hp!r}")
+    return out

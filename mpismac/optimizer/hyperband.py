@@ -5,11 +5,12 @@ The budgets are the scenario's `budget_levels`: rung 0 (min_budget) up to the to
 (max_budget). A new configuration starts at the rung of its bracket, drawn with Hyperband's
 proportions: bracket b (starting at rung b, of B brackets) starts ceil(B / (B - b) *
 eta^(B - 1 - b)) configurations per Hyperband iteration, so each bracket gets about the same
-compute; `learned` weighs each share by how well its rung ranks configurations as the top
-rung does (Hyper-Tune, Li et al. 2022). A configuration is promoted from rung r to r + 1 as soon as it is among the best
-floor(n / eta) of the n results finished at rung r (from every bracket), never waiting for a
-rung to fill: one whose trial at rung r still runs has no result there and cannot be promoted
-yet, and one started at r + 1 is never promoted again. Higher rungs are promoted to first.
+compute; `learned` weighs each share by how well its rung ranks configurations as the rungs
+above it do (Hyper-Tune's idea, Li et al. 2022; see `Ladder.trust`). A configuration is
+promoted from rung r to r + 1 as soon as it is among the best floor(n / eta) of the n results
+finished at rung r (from every bracket), never waiting for a rung to fill: one whose trial at
+rung r still runs has no result there and cannot be promoted yet, and one started at r + 1 is
+never promoted again. Higher rungs are promoted to first.
 The top rung is the intensifier's: a configuration that reaches max_budget races the incumbent
 there, over seeds and instances; the rungs below run on the first (instance, seed) pair.
 
