@@ -174,6 +174,24 @@ def test_learned_brackets_start_fewer_configurations_at_a_budget_that_ranks_them
 
 
 @pytest.mark.fast
+def test_a_budget_lends_the_forest_results_by_its_trust_and_local_steps_run_at_max_budget():
+    opt = Optimizer(_scenario(n_trials=120))
+    infos = _run(opt, 120, batch=4)
+    proposer = opt._proposer
+    sizes = {}
+    for trust in (1.0, 0.25, 0.0):
+        proposer.rung_trust = lambda rung, t=trust: t
+        data = proposer.training_set(opt.runhistory, opt._observed)
+        sizes[trust] = collections.Counter(np.round(data.levels * 3).astype(int).tolist())
+    assert data.aim_level == 1.0 and set(sizes[0.0]) == {3}  # trust 0: the aimed-at rung alone (BOHB)
+    for rung in (0, 1, 2):
+        assert 0 < sizes[0.25][rung] < sizes[1.0][rung]  # sqrt(0.25): about half of each lower rung
+    assert sizes[0.25][3] == sizes[1.0][3]
+    local = [i for i in infos if i.origin == "local"]
+    assert local and all(i.budget == 27 for i in local)
+
+
+@pytest.mark.fast
 def test_the_ladder_is_rebuilt_from_the_trials_on_resume():
     rh = RunHistory(_space(), ("cost",))
     opt = Optimizer(_scenario(), rh, write=RunState(rh).apply)

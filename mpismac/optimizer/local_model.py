@@ -23,6 +23,7 @@ NEWTON_RADIUS = 0.5  # longest step to a convex model's minimum, in units of the
 BOX_RADIUS = 0.1  # longest step per hyperparameter when the model is not convex (fitting radius units)
 RIDGE = 1e-6
 SAME = 1e-6  # a step closer than this (per hyperparameter, unit cube) to a point run is that point
+LOCAL = "local"  # the origin of a configuration that a local step proposed
 
 
 def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray,

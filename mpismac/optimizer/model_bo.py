@@ -34,7 +34,7 @@ from ..runhistory import RunHistory
 from ..scenario import Scenario
 from .acquisition import log_ei
 from .initial_design import initial_design, initial_design_size
-from .local_model import local_step
+from .local_model import LOCAL, local_step
 from .observations import Observations
 from .scalarize import chebyshev, normalized, random_weights
 from .streams import derived_int, generator
@@ -191,7 +191,7 @@ class ModelBO:
                 if row is None:
                     n_model += 1
                 else:
-                    out.append((self.space.to_values(row), "local"))
+                    out.append((self.space.to_values(row), LOCAL))
                     pending_rows = np.vstack([pending_rows, row[None]])  # the acquisition keeps away from it
             else:
                 n_model += 1
@@ -210,7 +210,7 @@ class ModelBO:
             row = None
             if self.local_every:  # a local step each time (measured: better than every other)
                 row = local_step(self.space, view._x, view._costs, avoid=pending_rows)
-            origin = "local"
+            origin = LOCAL
             if row is None:
                 rng = generator(self.seed, "propose", i)
                 row = view._maximize(rng, derived_int(self.seed, "candidates", i), pending_rows, 1)[0]

@@ -27,6 +27,7 @@ from ..trial import Status, TrialInfo, TrialValue
 from .hyperband import Ladder
 from .initial_design import initial_design, initial_design_size
 from .intensifier import Intensifier
+from .local_model import LOCAL
 from .observations import Observations
 from .streams import derived_int
 
@@ -182,6 +183,8 @@ class Optimizer:
                     self._ladder.tell(r.config_id, rung, r.cost[0], r.status == Status.SUCCESS)
         self._write = write or RunState(self.runhistory).apply
         self._proposer: Proposer = PROPOSERS[scenario.facade](scenario)
+        if self._ladder is not None and scenario.brackets == "learned":
+            self._proposer.rung_trust = self._ladder.trust  # type: ignore[attr-defined]
         state = state or {}
         known = max(self.runhistory.trials, default=-1) + 1
         self._n_proposals = int(state.get("n_proposals", 0))
@@ -228,8 +231,11 @@ class Optimizer:
         if promoted is not None:
             config_id, rung = promoted.config_id, promoted.rung
         else:
-            rung = ladder.new_rung()
-            config_id = self._config(*self._new_values(model_now))
+            values, origin = self._new_values(model_now)
+            config_id = self._config(values, origin)
+            # a local step refines the best results at the budget the model aims at: a smaller
+            # budget's noise would hide what it gains, so it runs at max_budget
+            rung = ladder.top if origin == LOCAL else ladder.new_rung()
             if ladder.knows(config_id):  # proposed again (pSMAC ranks' local steps can meet): a sample
                 config_id = self._config(self._random_sample(), "random")
             ran = [r for r in range(ladder.top + 1) if (config_id, r) in ladder.started]
