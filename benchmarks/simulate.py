@@ -10,6 +10,9 @@ percentiles (a worker's result due -> its next trial sent), results absorbed per
 rank 0's CPU share per second (median and max; above 1 the helper thread and the manager
 overlap).
 
+With `--facade multi_fidelity` a trial lasts `--duration` x its budget / the largest budget
+(`--budgets MIN,MAX`, eta 3), so most trials are short: `--duration` is the length at max_budget.
+
 Groups of managers (`mode: groups`): run it under `mpiexec -n G`; each rank is one group's real
 manager with `--workers / G` simulated workers, and the managers share their runs through the
 real exchange. The figures are then over all groups (latencies pooled, results/s summed, the
@@ -43,6 +46,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10000)
     parser.add_argument("--dim", type=int, default=6)
     parser.add_argument("--facade", default="hpo")
+    parser.add_argument("--budgets", default="1,81", help="multi_fidelity: MIN,MAX; a trial lasts "
+                        "--duration x budget / MAX (eta 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preload", type=int, default=0, help="finished runs the model starts with")
     parser.add_argument("--checkpoint-interval", type=int, default=1, help="results between journal fsyncs")
@@ -62,13 +67,19 @@ def main() -> None:
     def value(config) -> TrialValue:
         return TrialValue((cost(config),), Status.SUCCESS, 0.0, 1.0)
 
-    workers = SimulatedWorkers(n_workers, lambda request: args.duration * float(rng.lognormal(0.0, args.jitter)),
-                               cost, args.scale)
+    min_budget, max_budget = (float(b) for b in args.budgets.split(","))
+    budgets = {"min_budget": min_budget, "max_budget": max_budget} if args.facade == "multi_fidelity" else {}
+
+    def duration(request) -> float:
+        share = request.budget / max_budget if request.budget is not None else 1.0
+        return args.duration * share * float(rng.lognormal(0.0, args.jitter))
+
+    workers = SimulatedWorkers(n_workers, duration, cost, args.scale)
     with tempfile.TemporaryDirectory() as tmp:
         out = comm.bcast(tmp, root=0) if comm is not None else tmp
         scenario = Scenario(configspace=cs, name="sim", output_directory=out, n_trials=args.trials,
                             facade=args.facade, seed=args.seed, deterministic=True, snapshot_interval=30.0,
-                            checkpoint_interval=args.checkpoint_interval,
+                            checkpoint_interval=args.checkpoint_interval, **budgets,
                             **({"mode": "groups", "psmac": {"exchange_interval": args.exchange_interval}}
                                if comm is not None else {}))
         preload = [SharedRun(dict(c), "preload", None, 0, None, value(c), i, -1)

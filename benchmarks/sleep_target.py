@@ -5,11 +5,33 @@ import os
 import time
 
 
-def branin_sleep(config, seed: int = 0) -> float:
-    time.sleep(float(os.environ.get("SLEEP_S", "0.5")))
+def branin(config) -> float:
     x, y = config["x"], config["y"]
     b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
     return (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+
+
+def branin_sleep(config, seed: int = 0) -> float:
+    time.sleep(float(os.environ.get("SLEEP_S", "0.5")))
+    return branin(config)
+
+
+def mf_branin(config, seed: int = 0, budget: float = 27.0) -> float:
+    """Branin, rougher at small budgets, after sleeping budget / 27 x SLEEP_S seconds; the trial's
+    start and end go to a file of this process in MF_TIMES_DIR (mf_utilization.py)."""
+    start = time.time()
+    time.sleep(float(budget) / 27.0 * float(os.environ.get("SLEEP_S", "2.7")))
+    end = time.time()
+    with open(os.path.join(os.environ["MF_TIMES_DIR"], f"{os.getpid()}.txt"), "a") as fh:
+        fh.write(f"{start} {end}\n")
+    return branin(config) + 5.0 * (1 - float(budget) / 27.0) * math.sin(7 * config["x"])
+
+
+def mf_branin_dehb(config, fidelity: float, **kwargs) -> dict:
+    """mf_branin in DEHB's convention."""
+    t0 = time.time()
+    cost = mf_branin(config, budget=fidelity)
+    return {"fitness": cost, "cost": time.time() - t0}
 
 
 def hartmann6_sleep(config, seed: int = 0) -> float:
