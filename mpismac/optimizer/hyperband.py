@@ -64,6 +64,7 @@ class Ladder:
         self.reached: dict[int, float] = {}  # config -> the largest budget it finished successfully
         self._order: list[list[int] | None] = [None for _ in budgets]  # per rung: the configs by cost, cached
         self._shares: np.ndarray | None = None  # bracket_shares, cached until the next result
+        self._trusts: list[float] | None = None  # trusts, likewise
 
     def rung_of(self, budget: float | None) -> int | None:
         """The rung of a budget, None for a budget that is not one of the levels."""
@@ -82,30 +83,38 @@ class Ladder:
 
     def bracket_shares(self) -> np.ndarray:
         """Hyperband's shares, each bracket's weighed by how well its starting rung ranks
-        configurations as the top rung does (Hyper-Tune's idea), when `learned`."""
+        configurations as the rungs above do (Hyper-Tune's idea), when `learned`."""
         if not self.learned:
             return self.weights
         if self._shares is None:
-            shares = self.weights * np.maximum([self.trust(r) for r in range(len(self.weights))], TRUST_FLOOR)
+            shares = self.weights * np.maximum(self.trusts()[: len(self.weights)], TRUST_FLOOR)
             self._shares = shares / shares.sum()
         return self._shares
 
     def trust(self, rung: int) -> float:
-        """How far `rung` ranks configurations as the top rung does: Kendall's tau (negative: 0)
-        with the nearest rung above it that shares at least two finished configurations, shrunk
-        toward 1 by PRIOR_PAIRS, times that rung's own trust; 1 at the top rung. A rung whose
-        promotions all fail at the next one is judged there, not only once some reach the top."""
-        if rung == self.top:
-            return 1.0
-        low = self.results[rung]
-        for above in range(rung + 1, self.top + 1):
-            high = self.results[above]
-            both = [c for c in low if c in high and math.isfinite(low[c]) and math.isfinite(high[c])]
-            if len(both) >= 2:
-                tau = kendalltau([low[c] for c in both], [high[c] for c in both]).statistic
-                tau = 0.0 if not math.isfinite(tau) else max(0.0, float(tau))
-                return (len(both) * tau + PRIOR_PAIRS) / (len(both) + PRIOR_PAIRS) * self.trust(above)
-        return 1.0
+        """How far `rung` ranks configurations as the top rung does (see `trusts`)."""
+        return self.trusts()[rung]
+
+    def trusts(self) -> list[float]:
+        """Per rung, top down: Kendall's tau (negative: 0) with the nearest rung above that
+        shares at least two finished configurations, shrunk toward 1 by PRIOR_PAIRS, times that
+        rung's own trust; 1 at the top rung and where no rung above shares two. A rung whose
+        promotions all fail at the next one is judged there, not only once some reach the top.
+        Cached until the next result."""
+        if self._trusts is None:
+            trusts = [1.0] * (self.top + 1)
+            for rung in range(self.top - 1, -1, -1):
+                low = self.results[rung]
+                for above in range(rung + 1, self.top + 1):
+                    high = self.results[above]
+                    both = [c for c in low if c in high and math.isfinite(low[c]) and math.isfinite(high[c])]
+                    if len(both) >= 2:
+                        tau = kendalltau([low[c] for c in both], [high[c] for c in both]).statistic
+                        tau = 0.0 if not math.isfinite(tau) else max(0.0, float(tau))
+                        trusts[rung] = (len(both) * tau + PRIOR_PAIRS) / (len(both) + PRIOR_PAIRS) * trusts[above]
+                        break
+            self._trusts = trusts
+        return self._trusts
 
     def knows(self, config_id: int) -> bool:
         """Whether the configuration started at some rung (here or, shared, elsewhere)."""
@@ -124,7 +133,7 @@ class Ladder:
             return
         self.results[rung][config_id] = cost if ok and math.isfinite(cost) else math.inf
         self._order[rung] = None
-        self._shares = None
+        self._shares = self._trusts = None
         if ok:
             self.reached[config_id] = max(self.reached.get(config_id, 0.0), self.budgets[rung])
 

@@ -233,11 +233,12 @@ class Optimizer:
         else:
             values, origin = self._new_values(model_now)
             config_id = self._config(values, origin)
+            if ladder.knows(config_id):  # proposed again (pSMAC ranks' local steps can meet): a sample
+                origin = "random"
+                config_id = self._config(self._random_sample(), origin)
             # a local step refines the best results at the budget the model aims at: a smaller
             # budget's noise would hide what it gains, so it runs at max_budget
             rung = ladder.top if origin == LOCAL else ladder.new_rung()
-            if ladder.knows(config_id):  # proposed again (pSMAC ranks' local steps can meet): a sample
-                config_id = self._config(self._random_sample(), "random")
             ran = [r for r in range(ladder.top + 1) if (config_id, r) in ladder.started]
             if ran:  # and that too (a small space): the budget above the largest it ran at
                 if ran[-1] == ladder.top:
