@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="`python -m mpismac SCENARIO.yaml` is short for `python -m mpismac run SCENARIO.yaml`.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run or resume a scenario")
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", help="scenario YAML file, or an AClib scenario.txt")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario key (value read as YAML); repeatable")
     run.add_argument("--fresh", action="store_true", help="move an existing run folder aside and start over")
@@ -89,7 +89,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _read_scenario(args: argparse.Namespace):
     from .scenario import Scenario
 
-    scenario = Scenario.from_yaml(args.scenario, args.overrides)
+    scenario = Scenario.from_file(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required to run from the command line")
     return scenario
@@ -150,7 +150,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .runtime.trials import start_executor
     from .scenario import Scenario
 
-    scenario = Scenario.from_yaml(args.scenario, args.overrides)
+    scenario = Scenario.from_file(args.scenario, args.overrides)
     if scenario.target is None:
         raise UserError(f"{args.scenario}: key 'target': is required")
     # Imports a function target and checks the memory limit; Ctrl-C or SIGTERM ends the wait (exit 3).

@@ -97,7 +97,7 @@ def write_smac3(state: RunState, scenario_yaml: str, out_dir: Path) -> int:
         "cost": r.cost[0] if single else list(r.cost),
         "time": max(r.end_time - r.start_time, 0.0),
         "cpu_time": float(r.additional_info.get("cpu_time", 0.0)),
-        "status": int(r.status),
+        "status": int(Status.TIMEOUT if r.status == Status.CAPPED else r.status),  # SMAC3 2.x has no CAPPED
         "starttime": r.start_time,
         "endtime": r.end_time,
         "additional_info": r.additional_info,

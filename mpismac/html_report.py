@@ -26,7 +26,7 @@ from .trial import Status
 RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
               "#bcbd22", "#17becf")  # matplotlib's, as `--plot` draws the runs
 STATUS_COLORS = {Status.SUCCESS: "#4c9f70", Status.CRASHED: "#d1495b", Status.TIMEOUT: "#edae49",
-                 Status.MEMORYOUT: "#8e5ea2", Status.RUNNING: "#9aa5b1"}
+                 Status.MEMORYOUT: "#8e5ea2", Status.RUNNING: "#9aa5b1", Status.CAPPED: "#f4d58d"}
 PANELS = {  # id -> title, and the colour of the panel's left edge (a marker the tests find in a screenshot)
     "incumbent": ("Incumbent", "#0b3c5d"),
     "convergence": ("Incumbent cost over trials and wall time", "#328cc1"),

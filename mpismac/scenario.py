@@ -26,9 +26,11 @@ from .space import configspace_to_json, load_configspace
 from .target import TargetSpec, parse_target
 
 FACADES = ("hpo", "blackbox", "random", "multi_fidelity", "algorithm_configuration")
-BUILT_FACADES = ("hpo", "blackbox", "random", "multi_fidelity")
 MODES = ("master_worker", "psmac", "groups")
 BRACKETS = ("learned", "hyperband")
+RUN_OBJECTIVES = ("quality", "runtime")
+RUNTIME_MEASURES = ("cpu", "wall")
+TARGET_CONVENTIONS = ("smac3", "aclib")
 # Keys that may change when a run is resumed; any other change is refused.
 RESUMABLE_CHANGES = ("n_trials", "walltime_limit", "job_end_margin", "checkpoint_interval",
                      "snapshot_interval", "psmac", "groups")
@@ -70,12 +72,20 @@ class Scenario:
     trial_walltime_limit: float | None = None
     trial_memory_limit: float | None = None
     trial_threads: int = 1
-    use_default_config: bool = False
+    use_default_config: bool | None = None  # None: the facade's choice (algorithm_configuration: yes)
     initial_design_size: int | None = None  # None: 2 per hyperparameter + 2, at most a quarter of n_trials
     max_config_calls: int | None = None  # at most this many (instance, seed) pairs per configuration
     seed: int = 0
-    instances: tuple[str, ...] | None = None
-    instance_features: dict[str, tuple[float, ...]] | None = None
+    instances: tuple[str, ...] | None = None  # a list, or a file with one per line (AClib's instance_file)
+    test_instances: tuple[str, ...] | None = None  # for `evaluate`: the same forms
+    instance_features: dict[str, tuple[float, ...]] | None = None  # a mapping, or a CSV file (AClib's)
+    target_convention: str = "smac3"  # how a command target is called: SMAC3's script convention or AClib's wrapper
+    run_objective: str = "quality"  # runtime: the cost is the trial's measured runtime (PAR for timeouts)
+    runtime_cutoff: float | None = None  # runtime: seconds one run may take (default: trial_walltime_limit)
+    par_factor: float = 10.0  # runtime: a timeout costs par_factor x runtime_cutoff (PAR10)
+    runtime_measure: str = "cpu"  # runtime: CPU seconds of the trial, children included, or wall seconds
+    adaptive_capping: bool | None = None  # runtime: stop a challenger's run once it cannot win (None: on)
+    adaptive_capping_slackfactor: float = 1.3  # runtime: a challenger may use this times the incumbent's time
     min_budget: float | None = None
     max_budget: float | None = None
     eta: float = 3.0  # multi_fidelity: a rung keeps the best 1/eta; budgets grow by eta
@@ -103,6 +113,24 @@ class Scenario:
             object.__setattr__(self, key, value)
 
     # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+        """A YAML scenario, or an AClib / SMAC2 scenario (`.txt`: `key = value` lines)."""
+        path = Path(path)
+        if path.suffix.lower() != ".txt":
+            return cls.from_yaml(path, overrides)
+        from . import aclib
+
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(str(path), [("", f"cannot read the file: {exc}")]) from None
+        raw, base = aclib.to_raw(text, str(path), path.parent, Path.cwd())
+        folder = path.resolve().parent.name
+        raw["name"] = folder if path.stem == "scenario" and folder else path.stem
+        apply_overrides(raw, overrides)
+        return cls.from_dict(raw, source=str(path), base_dir=base)
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -145,6 +173,18 @@ class Scenario:
         if problems:
             raise ScenarioError(source, problems)
         return cls(**known, source=source, base_dir=str(base_dir))
+
+    @property
+    def cutoff(self) -> float | None:
+        """run_objective runtime: the cutoff of one run in seconds; None otherwise."""
+        if self.run_objective != "runtime":
+            return None
+        return self.runtime_cutoff if self.runtime_cutoff is not None else self.trial_walltime_limit
+
+    @property
+    def capping(self) -> bool:
+        """Whether runs of challengers are capped at what could still win (adaptive capping)."""
+        return self.run_objective == "runtime" and self.adaptive_capping is not False
 
     @property
     def crash_costs(self) -> tuple[float, ...]:
@@ -305,31 +345,83 @@ def _reference_point(value: Any, n: int) -> tuple[float, ...] | None:
     return point
 
 
-def _instances(value: Any) -> tuple[str, ...] | None:
+def _instances(value: Any, base_dir: Path) -> tuple[str, ...] | None:
+    """A list of names, or a file (relative to the scenario's folder) with one per line, as
+    AClib's instance files: blank lines and lines starting with '#' are skipped."""
     if value is None:
         return None
+    if isinstance(value, (str, Path)):
+        path = _file(value, base_dir)
+        value = [line.strip() for line in _read_text(path).splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+        if not value:
+            raise _Bad(f"the file {path} names no instance")
     if not isinstance(value, (list, tuple)) or not value:
-        raise _Bad(f"expected a non-empty list of instance names, got {value!r}")
+        raise _Bad(f"expected a non-empty list of instance names or a file of them, got {value!r}")
     names = tuple(str(v) for v in value)
-    if len(set(names)) != len(names):
-        raise _Bad("instance names must be unique")
+    doubles = sorted({n for n in names if names.count(n) > 1})
+    if doubles:
+        raise _Bad(f"instance names must be unique; repeated: {doubles[:5]}")
     return names
 
 
-def _features(value: Any, instances: tuple[str, ...] | None) -> dict[str, tuple[float, ...]] | None:
+def _file(value: Any, base_dir: Path) -> Path:
+    path = Path(os.path.expanduser(str(value)))
+    path = path if path.is_absolute() else base_dir / path
+    if not path.is_file():
+        raise _Bad(f"file not found: {path}")
+    return path
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Bad(f"cannot read {path}: {exc}") from None
+
+
+def _features_csv(path: Path) -> dict[str, list[str]]:
+    """AClib's feature file: a header row (the first column names the instance), then one row
+    per instance."""
+    import csv
+
+    rows = [r for r in csv.reader(_read_text(path).splitlines()) if r and any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise _Bad(f"{path}: expected a header row and one row per instance")
+    width = len(rows[0])
+    out: dict[str, list[str]] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise _Bad(f"{path}, line {n}: {len(row)} columns, the header has {width}")
+        out[row[0].strip()] = [c.strip() for c in row[1:]]
+    return out
+
+
+def _features(value: Any, instances: tuple[str, ...] | None, test_instances: tuple[str, ...] | None,
+              base_dir: Path) -> dict[str, tuple[float, ...]] | None:
+    """Features of the instances (every training instance needs them; test instances may have
+    them): a mapping instance -> numbers, or a CSV file as AClib's feature_file."""
     if value is None:
         return None
+    if isinstance(value, (str, Path)):
+        value = _features_csv(_file(value, base_dir))
     if not isinstance(value, Mapping):
-        raise _Bad(f"expected a mapping instance -> list of numbers, got {type(value).__name__}")
+        raise _Bad(f"expected a mapping instance -> list of numbers, or a CSV file, got {type(value).__name__}")
     if instances is None:
         raise _Bad("given without 'instances'")
+    known = set(instances) | set(test_instances or ())
     out = {}
     for inst, feats in value.items():
-        if str(inst) not in instances:
+        if str(inst) not in known:
+            if isinstance(feats, list) and all(isinstance(f, str) for f in feats):
+                continue  # a feature file that covers more instances than this scenario uses
             raise _Bad(f"instance '{inst}' is not in 'instances'")
         if not isinstance(feats, (list, tuple)):
             raise _Bad(f"features of '{inst}' must be a list of numbers")
-        out[str(inst)] = tuple(_number(f, allow_inf=False) for f in feats)
+        try:
+            out[str(inst)] = tuple(_number(float(f) if isinstance(f, str) else f, allow_inf=False) for f in feats)
+        except ValueError:
+            raise _Bad(f"features of '{inst}' are not all numbers: {list(feats)[:8]}") from None
     missing = [i for i in instances if i not in out]
     if missing:
         raise _Bad(f"no features for instance(s) {missing[:5]}")
@@ -396,12 +488,20 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
     check("trial_walltime_limit", optional(_number, positive=True))
     check("trial_memory_limit", optional(_number, positive=True))
     check("trial_threads", _number, integer=True, positive=True)
-    check("use_default_config", _bool)
+    check("use_default_config", lambda v: None if v is None else _bool(v))
     check("initial_design_size", optional(_number, integer=True, positive=True))
     check("max_config_calls", optional(_number, integer=True, positive=True))
     check("seed", _number, integer=True, minimum=0)
-    check("instances", _instances)
-    check("instance_features", _features, clean.get("instances"))
+    check("instances", _instances, base_dir)
+    check("test_instances", _instances, base_dir)
+    check("instance_features", _features, clean.get("instances"), clean.get("test_instances"), base_dir)
+    check("target_convention", _choice(TARGET_CONVENTIONS))
+    check("run_objective", _choice(RUN_OBJECTIVES))
+    check("runtime_cutoff", optional(_number, positive=True, allow_inf=False))
+    check("par_factor", _number, minimum=1, allow_inf=False)
+    check("runtime_measure", _choice(RUNTIME_MEASURES))
+    check("adaptive_capping", lambda v: None if v is None else _bool(v))
+    check("adaptive_capping_slackfactor", _number, minimum=1, allow_inf=False)
     check("min_budget", optional(_number, positive=True, allow_inf=False))
     check("max_budget", optional(_number, positive=True, allow_inf=False))
     check("eta", _number, minimum=2, allow_inf=False)
@@ -424,9 +524,21 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
                          "min_budget and max_budget go together: give both or neither"))
     elif lo is not None and hi is not None and lo > hi:
         problems.append(("min_budget", f"is larger than max_budget ({lo:g} > {hi:g})"))
-    if clean.get("facade") in FACADES and clean["facade"] not in BUILT_FACADES:
-        problems.append(("facade", f"'{clean['facade']}' is not built yet in this version of mpismac; "
-                                   f"available: {', '.join(BUILT_FACADES)}"))
+    if "use_default_config" in clean and clean["use_default_config"] is None:  # a solver's default is its
+        clean["use_default_config"] = clean.get("facade") == "algorithm_configuration"  # authors' best guess
+    if clean.get("facade") == "algorithm_configuration" and "instances" in clean and clean["instances"] is None:
+        problems.append(("instances", "is required by 'facade: algorithm_configuration' (a list, or a file "
+                                      "with one instance per line)"))
+    problems.extend(_runtime_problems(clean))
+    if clean.get("test_instances") is not None and clean.get("instances") is None and "instances" in clean:
+        problems.append(("test_instances", "given without 'instances'"))
+    target = clean.get("target")
+    if isinstance(target, TargetSpec) and clean.get("target_convention", "smac3") != target.convention:
+        if target.kind != "command":
+            problems.append(("target_convention", "is for command targets (a Python function is called "
+                                                  "with keywords)"))
+        else:
+            clean["target"] = dataclasses.replace(target, convention=clean["target_convention"])
     if clean.get("facade") == "multi_fidelity":
         problems.extend(_multi_fidelity_problems(clean))
     else:
@@ -440,6 +552,28 @@ def _validate(raw: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], list
 
 
 _DEFAULTS = {"eta": 3.0, "n_brackets": None, "brackets": "learned"}
+_RUNTIME_DEFAULTS = {"runtime_cutoff": None, "par_factor": 10.0, "runtime_measure": "cpu",
+                     "adaptive_capping": None, "adaptive_capping_slackfactor": 1.3}
+
+
+def _runtime_problems(clean: dict[str, Any]) -> list[tuple[str, str]]:
+    """run_objective runtime: one objective, a cutoff, no multi-fidelity; crashes cost as much
+    as timeouts unless crash_cost is set. The runtime keys mean nothing otherwise."""
+    if clean.get("run_objective") != "runtime":
+        return [(key, "is a setting of 'run_objective: runtime'") for key, default in _RUNTIME_DEFAULTS.items()
+                if key in clean and clean[key] != default]
+    problems = []
+    if len(clean.get("objectives", ("cost",))) > 1:
+        problems.append(("objectives", "run_objective runtime has one objective, the runtime"))
+    if clean.get("facade") == "multi_fidelity":
+        problems.append(("run_objective", "runtime is not for facade multi_fidelity (its budgets are the fidelity)"))
+    cutoff = clean.get("runtime_cutoff") or clean.get("trial_walltime_limit")
+    if cutoff is None and "runtime_cutoff" in clean and "trial_walltime_limit" in clean:
+        problems.append(("runtime_cutoff", "is required by 'run_objective: runtime' (the seconds one run may "
+                                           "take; a timeout costs par_factor times it)"))
+    elif cutoff is not None and "par_factor" in clean and clean.get("crash_cost") == (math.inf,):
+        clean["crash_cost"] = (clean["par_factor"] * cutoff,)  # a crash is no better than a timeout
+    return problems
 
 
 def _multi_fidelity_problems(clean: dict[str, Any]) -> list[tuple[str, str]]:

@@ -5,6 +5,10 @@ a command in SMAC3's script-target convention: it is called as
 `command --instance=I --instance_features=f1,f2 --seed=S --budget=B --hp1=v1 ...` and prints
 `cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text` (`cost=0.5, 0.4` for several
 objectives). Unlike SMAC3, spaces inside values (a categorical value, additional_info) are kept.
+
+A command may instead follow the AClib / SMAC2 wrapper convention (`target_convention: aclib`):
+`command INSTANCE INSTANCE_INFO CUTOFF RUNLENGTH SEED -hp1 'v1' -hp2 'v2' ...`, printing
+`Result of this algorithm run: STATUS, runtime, runlength, quality, seed[, additional info]`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from .trial import Checkpoint, Status
 
 _FUNCTION_SPEC = re.compile(r"^(?P<left>[^\s:]+):(?P<func>[A-Za-z_][\w.]*)$")
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-TARGET_ARGS = ("seed", "instance", "budget")
+TARGET_ARGS = ("seed", "instance", "budget", "cutoff")
 
 
 class TargetResultError(ValueError):
@@ -45,6 +49,7 @@ class TargetSpec:
     module: str = ""  # dotted module name, or
     path: str = ""  # absolute path of a .py file
     argv: tuple[str, ...] = ()  # the command
+    convention: Literal["smac3", "aclib"] = "smac3"  # a command's: how it is called and what it prints
 
     def describe(self) -> str:
         if self.kind == "command":
@@ -53,12 +58,12 @@ class TargetSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "function": self.function, "module": self.module,
-                "path": self.path, "argv": list(self.argv)}
+                "path": self.path, "argv": list(self.argv), "convention": self.convention}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TargetSpec:
         return cls(d["kind"], d.get("function", ""), d.get("module", ""), d.get("path", ""),
-                   tuple(d.get("argv", ())))
+                   tuple(d.get("argv", ())), d.get("convention", "smac3"))
 
 
 def parse_target(spec: str | Sequence[str], base_dir: Path) -> TargetSpec:
@@ -129,7 +134,7 @@ def load_function(spec: TargetSpec) -> Callable[..., Any]:
 
 
 def accepted_arguments(fn: Callable[..., Any]) -> frozenset[str]:
-    """Which of seed/instance/budget the function declares (all of them if it takes **kwargs),
+    """Which of seed/instance/budget/cutoff the function declares (all of them if it takes **kwargs),
     and `checkpoint` if it names it."""
     params = inspect.signature(fn).parameters
     named = frozenset(a for a in (*TARGET_ARGS, "checkpoint") if a in params)
@@ -139,10 +144,12 @@ def accepted_arguments(fn: Callable[..., Any]) -> frozenset[str]:
 
 
 def call_function(fn: Callable[..., Any], accepted: frozenset[str], config: Any, seed: int,
-                  instance: str | None, budget: float | None, previous_budget: float | None = None) -> Any:
+                  instance: str | None, budget: float | None, previous_budget: float | None = None,
+                  cutoff: float | None = None) -> Any:
     """Call a target as SMAC3 does: only the arguments it declares are passed (`checkpoint`:
-    multi-fidelity, where to continue from; see `Checkpoint`)."""
-    available: dict[str, Any] = {"seed": seed, "instance": instance, "budget": budget}
+    multi-fidelity, where to continue from, see `Checkpoint`; `cutoff`: run_objective runtime,
+    the seconds after which the run is stopped, so a target can stop itself first)."""
+    available: dict[str, Any] = {"seed": seed, "instance": instance, "budget": budget, "cutoff": cutoff}
     if "checkpoint" in accepted:
         available["checkpoint"] = Checkpoint.of(dict(config), instance, seed, previous_budget)
     return fn(config, **{k: v for k, v in available.items() if k in accepted})
@@ -189,26 +196,39 @@ def normalize_result(result: Any, objectives: Sequence[str]) -> tuple[tuple[floa
     return costs, info
 
 
+ACLIB_RUNLENGTH = 2147483647  # SMAC2's "no limit on the run length"
+ACLIB_NO_CUTOFF = 2147483647.0
+
+
 def command_argv(spec: TargetSpec, config: Mapping[str, Any], seed: int, instance: str | None,
-                 features: Sequence[float] | None, budget: float | None) -> list[str]:
-    """The command line of a command target, in SMAC3's script-target convention."""
+                 features: Sequence[float] | None, budget: float | None, cutoff: float | None = None) -> list[str]:
+    """The command line of a command target, in its convention (SMAC3's script target, or AClib's)."""
     argv = list(spec.argv)
+    if spec.convention == "aclib":
+        argv += [instance if instance is not None else "0", "0",
+                 repr(float(cutoff if cutoff is not None else ACLIB_NO_CUTOFF)), str(ACLIB_RUNLENGTH), str(seed)]
+        for key, value in config.items():
+            argv += [f"-{key}", str(value)]
+        return argv
     if instance is not None:
         argv.append(f"--instance={instance}")
         argv.append("--instance_features=" + ",".join(repr(float(f)) for f in (features or ())))
     argv.append(f"--seed={seed}")
     if budget is not None:
         argv.append(f"--budget={budget!r}")
+    if cutoff is not None:
+        argv.append(f"--cutoff={cutoff!r}")
     for key, value in config.items():
         argv.append(f"--{key}={value}")
     return argv
 
 
-def parse_command_output(stdout: str, objectives: Sequence[str]
+def parse_command_output(stdout: str, objectives: Sequence[str], need_cost: bool = True
                          ) -> tuple[Status, tuple[float, ...], dict[str, Any]]:
     """Read `cost=...; runtime=...; status=...; additional_info=...` from a command's output.
 
     The last line that sets `cost` or `status` wins, so a program may print other things first.
+    `need_cost=False` (run_objective runtime): a status alone will do.
     Raises TargetResultError when no usable result line is found.
     """
     fields: dict[str, str] = {}
@@ -240,7 +260,7 @@ def parse_command_output(stdout: str, objectives: Sequence[str]
                                     f"(one of {[s.name for s in Status]})") from None
         if status == Status.RUNNING:
             raise TargetResultError("status=RUNNING is not the status of a finished run")
-    if status != Status.SUCCESS:
+    if status != Status.SUCCESS or ("cost" not in fields and not need_cost):
         return status, (), info
     if "cost" not in fields:
         raise TargetResultError("the command printed status=SUCCESS but no cost")
@@ -249,6 +269,47 @@ def parse_command_output(stdout: str, objectives: Sequence[str]
     except ValueError:
         raise TargetResultError(f"cost '{fields['cost']}' is not a number") from None
     costs, _ = normalize_result(values if len(values) > 1 else values[0], objectives)
+    return status, costs, info
+
+
+_ACLIB_LINE = re.compile(r"^\s*Result (?:of this algorithm run|for SMAC|for ParamILS)\s*:\s*(?P<rest>.*)$",
+                         re.IGNORECASE)
+_ACLIB_STATUS = {"SAT": Status.SUCCESS, "UNSAT": Status.SUCCESS, "SUCCESS": Status.SUCCESS,
+                 "TIMEOUT": Status.TIMEOUT, "CRASHED": Status.CRASHED, "ABORT": Status.CRASHED,
+                 "MEMOUT": Status.MEMORYOUT}
+
+
+def parse_aclib_output(stdout: str, objectives: Sequence[str], need_cost: bool = True
+                       ) -> tuple[Status, tuple[float, ...], dict[str, Any]]:
+    """Read AClib's `Result of this algorithm run: STATUS, runtime, runlength, quality, seed[, info]`
+    (SMAC2 also takes `Result for SMAC:`); the last such line wins. The cost is the quality
+    (run_objective runtime measures the runtime itself; the wrapper's is kept in the info as
+    `reported_runtime`). Raises TargetResultError when there is no usable line."""
+    found = None
+    for line in stdout.splitlines():
+        match = _ACLIB_LINE.match(line)
+        if match:
+            found = match["rest"]
+    if found is None:
+        raise TargetResultError("the command printed no 'Result of this algorithm run: ...' line")
+    fields = [f.strip() for f in found.split(",", 5)]
+    if len(fields) < 5:
+        raise TargetResultError(f"expected 'STATUS, runtime, runlength, quality, seed', got {found!r}")
+    word = fields[0].upper()
+    if word not in _ACLIB_STATUS:
+        raise TargetResultError(f"unknown status '{fields[0]}' (one of {', '.join(_ACLIB_STATUS)})")
+    status = _ACLIB_STATUS[word]
+    info: dict[str, Any] = {"aclib_status": word}
+    try:
+        info["reported_runtime"] = float(fields[1])
+        quality = float(fields[3])
+    except ValueError:
+        raise TargetResultError(f"runtime and quality must be numbers, got {found!r}") from None
+    if len(fields) > 5 and fields[5]:
+        info["additional_info"] = fields[5]
+    if status != Status.SUCCESS or not need_cost:
+        return status, (), info
+    costs, _ = normalize_result(quality, objectives)
     return status, costs, info
 
 

@@ -19,6 +19,7 @@ class Status(IntEnum):
     CRASHED = 2
     TIMEOUT = 3
     MEMORYOUT = 4
+    CAPPED = 5  # stopped at its adaptive cap (algorithm configuration): its cost is a lower bound
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrialInfo:
     budget: float | None = None
     origin: str = "random"
     previous_budget: float | None = None  # multi_fidelity: the largest budget it finished at before, same pair
+    cutoff: float | None = None  # run_objective runtime: seconds it may run (the cutoff, or less: adaptive capping)
 
 
 @dataclass(frozen=True)

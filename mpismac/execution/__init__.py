@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ChildExecutor", "Executor", "InProcessExecutor", "Limits", "TrialRequest", "TrialSetup", "make_executor"]
+__all__ = ["ChildExecutor", "Executor", "InProcessExecutor", "Limits", "RuntimeRule", "TrialRequest", "TrialSetup",
+           "make_executor"]
 
 
 def __getattr__(name: str) -> Any:

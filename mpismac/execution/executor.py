@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEMORY_POLL_S = 0.05
+RUNTIME_POLL_S = 0.02  # run_objective runtime: how often a trial's CPU time is read against its cap
 START_TIMEOUT_S = 600.0  # longest wait for a trial process to import its target
 START_POLL_S = 0.1  # how often a start asks whether it is cancelled
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -68,16 +69,38 @@ class TrialRequest:
     instance: str | None = None
     budget: float | None = None
     previous_budget: float | None = None  # multi_fidelity: see trial.Checkpoint
+    cutoff: float | None = None  # run_objective runtime: the seconds it may run (capped or not)
 
     @classmethod
     def from_info(cls, info: TrialInfo) -> TrialRequest:
         return cls(info.trial_id, info.config_id, dict(info.config), info.seed, info.instance, info.budget,
-                   info.previous_budget)
+                   info.previous_budget, info.cutoff)
 
     def to_dict(self) -> dict[str, Any]:
         return {"trial_id": self.trial_id, "config_id": self.config_id, "config": self.config,
                 "seed": self.seed, "instance": self.instance, "budget": self.budget,
-                "previous_budget": self.previous_budget}
+                "previous_budget": self.previous_budget, "cutoff": self.cutoff}
+
+
+@dataclass(frozen=True)
+class RuntimeRule:
+    """run_objective runtime: the cost of a trial is its measured runtime (CPU seconds of the
+    trial process and its children, or wall seconds); a run stopped at the cutoff is a TIMEOUT
+    that costs `par_factor` x `cutoff`, one stopped at a lower cap is CAPPED and costs the cap
+    (a lower bound of its runtime)."""
+
+    cutoff: float
+    par_factor: float = 10.0
+    measure: str = "cpu"  # or "wall"
+
+    def outcome(self, used: float, cap: float | None) -> tuple[Status, float]:
+        """Status and cost of a run that used `used` seconds under `cap` (None: the cutoff)."""
+        cap = self.cutoff if cap is None else min(cap, self.cutoff)
+        if used < cap:
+            return Status.SUCCESS, used
+        if cap < self.cutoff * (1 - 1e-9):
+            return Status.CAPPED, cap
+        return Status.TIMEOUT, self.par_factor * self.cutoff
 
 
 class Executor(Protocol):
@@ -104,6 +127,7 @@ class TrialSetup:
     objectives: tuple[str, ...]
     crash_cost: tuple[float, ...]
     instance_features: Mapping[str, Sequence[float]] | None = None
+    runtime: RuntimeRule | None = None  # run_objective runtime: how a trial's cost is measured
 
 
 class ChildExecutor:
@@ -119,7 +143,11 @@ class ChildExecutor:
             "target": target.to_dict(), "configspace": _space_json(setup.configspace),
             "objectives": list(setup.objectives), "sys_path": [p for p in sys.path if p],
             "instance_features": {k: list(v) for k, v in (setup.instance_features or {}).items()},
+            "runtime": setup.runtime is not None,
         }).encode() + b"\n"
+        self._runtime = setup.runtime
+        self._cap: float | None = None  # the running trial's cutoff (run_objective runtime)
+        self._cpu0 = 0.0
         self._env = trial_environment(os.environ, limits.threads, env_extra)
         self._proc: subprocess.Popen[bytes] | None = None
         self._sentinel = 0
@@ -228,6 +256,9 @@ class ChildExecutor:
         self.start(self._start_timeout, self._cancelled)
         self._request = request
         self._peak_rss = 0
+        self._cap = request.cutoff
+        if self._runtime is not None:
+            self._cpu0 = procs.cpu_seconds(self._proc.pid) if self._proc is not None else 0.0
         self._started = time.time()
         self._requests.write(json.dumps(request.to_dict()).encode() + b"\n")
         self._requests.flush()
@@ -242,6 +273,8 @@ class ChildExecutor:
             wait = max(0.0, deadline - now)
             if self.limits.memory_mib is not None:
                 wait = min(wait, MEMORY_POLL_S)
+            if self._runtime is not None:
+                wait = min(wait, RUNTIME_POLL_S)
             if self.limits.walltime is not None:
                 wait = min(wait, max(0.0, self._started + self.limits.walltime - time.time()))
             ready, _, _ = select.select([self._results], [], [], wait)
@@ -256,6 +289,20 @@ class ChildExecutor:
         self._request = None
         self._kill()
 
+    def lower_cap(self, cap: float) -> None:
+        """run_objective runtime: the running trial may use at most `cap` seconds from now on
+        (adaptive capping learned, while it ran, that more cannot win)."""
+        if self._request is not None and (self._cap is None or cap < self._cap):
+            self._cap = cap
+
+    def _used(self) -> float:
+        """Seconds the running trial has used, as the runtime rule measures them."""
+        assert self._runtime is not None and self._proc is not None
+        if self._runtime.measure == "wall":
+            return time.time() - self._started
+        pids = [p for p in procs.descendants(self._proc.pid) if p != self._sentinel]
+        return procs.cpu_seconds(self._proc.pid) - self._cpu0 + sum(procs.cpu_seconds(p) for p in pids)
+
     def _check_limits(self) -> TrialValue | None:
         """Memory first: a trial found over both limits (its rank was starved of CPU for a while)
         is reported for the memory it used, the more telling cause."""
@@ -267,6 +314,14 @@ class ChildExecutor:
             if rss > self.limits.memory_mib * 2**20:
                 return self._fail(Status.MEMORYOUT, f"resident memory {rss / 2**20:.0f} MiB exceeded the "
                                                     f"trial memory limit of {self.limits.memory_mib:g} MiB")
+        if self._runtime is not None:
+            used = self._used()
+            status, cost = self._runtime.outcome(used, self._cap)
+            if status != Status.SUCCESS:
+                what = "its adaptive cap" if status == Status.CAPPED else "the runtime cutoff"
+                self._kill()
+                return self._value(status, (cost,), {"error": f"stopped at {what} of {min(used, cost):.3g} s "
+                                                              f"({self._runtime.measure})", "runtime": round(used, 6)})
         if self.limits.walltime is not None and time.time() - self._started >= self.limits.walltime:
             return self._fail(Status.TIMEOUT, f"exceeded the trial walltime limit of {self.limits.walltime:g} s")
         return None
@@ -279,9 +334,15 @@ class ChildExecutor:
         if self._peak_rss:
             info["peak_memory_mib"] = round(self._peak_rss / 2**20, 1)
         self._request = None
-        if status != Status.SUCCESS or not cost:
+        end = time.time()
+        if self._runtime is not None and status in (Status.SUCCESS, Status.TIMEOUT) and not cost:
+            used = info.get("cpu_time", 0.0) if self._runtime.measure == "cpu" else end - self._started
+            status, runtime = self._runtime.outcome(used, self._cap) if status == Status.SUCCESS \
+                else (Status.TIMEOUT, self._runtime.par_factor * self._runtime.cutoff)
+            cost, info["runtime"] = (runtime,), round(used, 6)
+        if not cost or status not in (Status.SUCCESS, Status.CAPPED, Status.TIMEOUT):
             cost = self._crash_cost
-        return TrialValue(tuple(cost), status, self._started, time.time(), info)
+        return TrialValue(tuple(cost), status, self._started, end, info)
 
     def _collect(self) -> TrialValue:
         assert self._proc is not None
@@ -352,25 +413,31 @@ class InProcessExecutor:
         self._cs = _space(setup.configspace)
         self._objectives = list(setup.objectives)
         self._crash_cost = tuple(setup.crash_cost)
+        self._runtime = setup.runtime
         self._outcome: TrialValue | None = None
 
     def submit(self, request: TrialRequest) -> None:
-        start = time.time()
+        start, cpu0 = time.time(), time.process_time()
         status, cost, info = Status.SUCCESS, (), {}  # type: tuple[Status, Sequence[float], dict[str, Any]]
         try:
             from ConfigSpace import Configuration
 
             config = Configuration(self._cs, values=request.config)
             raw = call_function(self._fn, self._accepted, config, request.seed, request.instance, request.budget,
-                                request.previous_budget)
-            cost, info = normalize_result(raw, self._objectives)
+                                request.previous_budget, request.cutoff)
+            if self._runtime is None:
+                cost, info = normalize_result(raw, self._objectives)
+            else:  # measured, not capped: nothing can stop a function in this process
+                used = time.process_time() - cpu0 if self._runtime.measure == "cpu" else time.time() - start
+                status, runtime = self._runtime.outcome(used, request.cutoff)
+                cost, info = (runtime,), {"runtime": used}
         except TargetResultError as exc:
             status, info = Status.CRASHED, {"error": f"the target's result is not usable: {exc}"}
         except (Exception, SystemExit) as exc:
             status = Status.CRASHED
             info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        if status != Status.SUCCESS:
-            cost = self._crash_cost
+        if status not in (Status.SUCCESS, Status.CAPPED):
+            cost = self._crash_cost if status != Status.TIMEOUT or self._runtime is None else cost
         self._outcome = TrialValue(tuple(cost), status, start, time.time(), info)
 
     def poll(self, timeout: float = 0.0) -> TrialValue | None:

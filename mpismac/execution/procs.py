@@ -1,4 +1,4 @@
-"""Linux process-tree helpers on /proc: descendants, resident memory, killing a tree."""
+"""Linux process-tree helpers on /proc: descendants, resident memory, CPU time, killing a tree."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -43,6 +44,17 @@ def rss_bytes(pid: int) -> int:
             return int(f.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of one process and of the children it has waited for
+    (utime + stime + cutime + cstime), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()  # the name, in parentheses, may hold spaces
+        return sum(int(x) for x in fields[11:15]) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def kill_tree(pgid: int | None, pids: list[int]) -> None:

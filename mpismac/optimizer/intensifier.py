@@ -13,6 +13,12 @@ and replaces the incumbent when it is as good. Several objectives: the incumbent
 Pareto front of the configurations raced (as SMAC3's multi-objective intensifier keeps it); a
 challenger is dropped when an incumbent is at least as good in every objective, and joins the
 front otherwise, removing the incumbents it dominates.
+
+Adaptive capping (run_objective runtime, where costs are runtimes and never negative): a
+challenger's run gets the time left before its stage's runs add up to `slack` times the
+incumbent's on the same pairs (`cap`); a run stopped at its cap, or finished runs that already
+add up to more than the incumbent's, drop the challenger at once, without waiting for its other
+runs of the stage.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ class Intensifier:
     def __init__(self, scenario: Scenario, rh: RunHistory, state: dict[str, Any] | None = None,
                  pairs_seed: int | None = None):
         """`pairs_seed`: pSMAC ranks race on the job's pairs, so that they can share results."""
+        self.capping = scenario.capping
+        self.slack = scenario.adaptive_capping_slackfactor
+        self._capped: set[int] = set()  # configurations with a run stopped at its cap: they lost
         self.pairs = make_pairs(scenario, pairs_seed)
         self._pair_index = {p: i for i, p in enumerate(self.pairs)}
         self.max_calls = len(self.pairs)
@@ -66,6 +75,8 @@ class Intensifier:
             self.mark_started(r.config_id, k)
             if r.status != Status.RUNNING and r.cost:
                 self.results.setdefault(r.config_id, {})[k] = np.asarray(r.cost, dtype=float)
+            if r.status == Status.CAPPED:
+                self._capped.add(r.config_id)
         state = state or {}
         legacy = [state["incumbent"]] if state.get("incumbent") is not None else []  # before the front
         self.incumbents: list[int] = [int(c) for c in state.get("incumbents", legacy)]
@@ -137,12 +148,49 @@ class Intensifier:
         self.started.add((config_id, pair))
         self._raced.add(config_id)
 
+    def cap(self, config_id: int, pair: int, cutoff: float) -> float:
+        """Adaptive capping: the seconds a run of `config_id` on `pair` may take and still let it
+        win its stage: `slack` times the incumbent's runtime on the stage's pairs, less the
+        challenger's finished runs there. The cutoff for incumbents, for configurations not
+        racing, and while the incumbent has not finished every pair of the stage."""
+        stage = self.races.get(config_id)
+        if not self.capping or stage is None or not self.incumbents or config_id in self.incumbents:
+            return cutoff
+        theirs = self._sum(self.incumbents[0], max(stage, pair + 1))
+        if theirs is None:
+            return cutoff
+        mine = self.results.get(config_id, {})
+        used = sum(float(mine[k][0]) for k in range(max(stage, pair + 1)) if k in mine and k != pair)
+        return round(max(0.0, min(cutoff, self.slack * theirs - used)), 6)
+
+    def _sum(self, config_id: int, n: int) -> float | None:
+        """Summed first cost over pairs 0..n-1, None until all of them have finished."""
+        got = self.results.get(config_id, {})
+        if any(k not in got for k in range(n)):
+            return None
+        return float(sum(got[k][0] for k in range(n)))
+
+    def _lost_early(self, config_id: int, stage: int) -> bool:
+        """Capping: whether a racing challenger has lost before its stage finished (a run
+        stopped at its cap, or finished runs that add up to more than the incumbent's)."""
+        if config_id in self._capped:
+            return True
+        theirs = self._sum(self.incumbents[0], stage)
+        if theirs is None:
+            return False
+        mine = self.results.get(config_id, {})
+        return sum(float(mine[k][0]) for k in range(stage) if k in mine) > theirs
+
     # -- results -----------------------------------------------------------------------------------
 
-    def tell(self, config_id: int, pair: int | None, cost: Iterable[float], trial_id: int) -> bool:
-        """Record a result and settle every race it completes; True if the incumbents changed."""
+    def tell(self, config_id: int, pair: int | None, cost: Iterable[float], trial_id: int,
+             capped: bool = False) -> bool:
+        """Record a result and settle every race it completes; True if the incumbents changed.
+        `capped`: the run was stopped at its adaptive cap (its cost is a lower bound)."""
         if pair is None:
             return False
+        if capped:
+            self._capped.add(config_id)
         self.results.setdefault(config_id, {})[pair] = np.asarray(list(cost), dtype=float)
         before = list(self.incumbents)
         # Only this configuration's race can be newly decided, unless the result is an incumbent's
@@ -175,6 +223,10 @@ class Intensifier:
         """Decide one race that can be decided (`only` that configuration's), True if one was."""
         races = list(self.races.items()) if only is None else [(only, self.races[only])] if only in self.races else []
         for config_id, stage in races:
+            if self.capping and self.incumbents and self._lost_early(config_id, stage):
+                del self.races[config_id]
+                self.n_inc = min(self.max_calls, self.n_inc + 1)
+                return True
             mine = self._mean(config_id, stage)
             if mine is None:
                 continue

@@ -113,8 +113,9 @@ class ModelBO:
         self.local_every = local_every
         self.seed = scenario.seed
         n_init = initial_design_size(self.space.dim, scenario.n_trials, scenario.initial_design_size)
-        self._initial = initial_design(self.space.cs, n_init, scenario.seed, scenario.use_default_config)
-        self._default_first = scenario.use_default_config
+        self._initial = initial_design(self.space.cs, n_init, scenario.seed,
+                                       bool(scenario.use_default_config))
+        self._default_first = bool(scenario.use_default_config)
         self.forest: Surrogate = surrogate or Forest()
         self._per_objective: list[Surrogate] = []  # several objectives: one model each
         self._ready = False  # a model is in place

@@ -90,8 +90,8 @@ class RandomSearch:
         self._cs = copy.deepcopy(scenario.configspace)
         self._seed = scenario.seed
         n_init = initial_design_size(len(self._cs), scenario.n_trials, scenario.initial_design_size)
-        self._initial = initial_design(self._cs, n_init, scenario.seed, scenario.use_default_config)
-        self._default_first = scenario.use_default_config
+        self._initial = initial_design(self._cs, n_init, scenario.seed, bool(scenario.use_default_config))
+        self._default_first = bool(scenario.use_default_config)
 
     def propose(self, index: int, pending_rows: np.ndarray, count: int = 1) -> list[tuple[dict[str, Any], str]]:
         return [self._one(i) for i in range(index, index + count)]
@@ -132,7 +132,8 @@ def _multi_fidelity(scenario: Scenario) -> Proposer:
     return MultiFidelityBO(scenario)
 
 
-PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process, "multi_fidelity": _multi_fidelity}
+PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process, "multi_fidelity": _multi_fidelity,
+             "algorithm_configuration": _forest}
 REFIT_GROWTH = 0.1  # a refit comes before proposals once the data has grown by this share (see next_job)
 FALLBACK = "fallback"  # the origin of a random configuration handed out when no proposal was ready
 
@@ -206,6 +207,8 @@ class Optimizer:
         instead of a proposal computed now, so that no worker waits for the model."""
         if self._requeue:
             info = self._with_checkpoint(self.runhistory.info(self._requeue.popleft()))
+            pair = self._intensifier.pair_of(info.instance, info.seed)
+            info = dataclasses.replace(info, cutoff=self._cutoff(info.config_id, pair))
         else:
             budget = self.scenario.max_budget
             step = self._intensifier.next_trial()
@@ -216,11 +219,19 @@ class Optimizer:
             trial_id = self._next_trial_id
             self._next_trial_id += 1
             info = self._with_checkpoint(TrialInfo(trial_id, config_id, self.runhistory.configs[config_id],
-                                                   instance, seed, budget, self.runhistory.origins[config_id]))
+                                                   instance, seed, budget, self.runhistory.origins[config_id],
+                                                   cutoff=self._cutoff(config_id, pair)))
             if budget == self.scenario.max_budget:
                 self._intensifier.mark_started(config_id, pair)
         self._pending[info.trial_id] = info
         return info
+
+    def _cutoff(self, config_id: int, pair: int | None) -> float | None:
+        """run_objective runtime: the seconds a run may take, the cutoff or less (adaptive capping)."""
+        cutoff = self.scenario.cutoff
+        if cutoff is None or pair is None:
+            return cutoff
+        return self._intensifier.cap(config_id, pair, cutoff)
 
     def _climb(self, model_now: bool) -> tuple[tuple[int, int], float | None]:
         """Multi-fidelity: a promotion, else a new configuration in a drawn bracket; its
@@ -343,7 +354,7 @@ class Optimizer:
             if rung < self._ladder.top:
                 return
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
-                               info.trial_id)
+                               info.trial_id, capped=value.status == Status.CAPPED)
 
     def _checked(self, value: TrialValue | float | Sequence[float]) -> TrialValue:
         """A TrialValue with one cost per objective; a successful NaN or -inf cost as a crash."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..execution import Executor, Limits, TrialSetup, make_executor
+from ..execution import Executor, Limits, RuntimeRule, TrialSetup, make_executor
 from ..execution.executor import START_TIMEOUT_S
 from ..runhistory.layout import LOGS
 from ..target import TargetSpec
@@ -23,11 +23,21 @@ def trial_setup(scenario: Scenario, *, as_json: bool = False) -> TrialSetup:
         from ..space import configspace_to_json
 
         space = configspace_to_json(space)
-    return TrialSetup(space, scenario.objectives, scenario.crash_costs, scenario.instance_features)
+    cutoff = scenario.cutoff
+    rule = None if cutoff is None else RuntimeRule(cutoff, scenario.par_factor, scenario.runtime_measure)
+    return TrialSetup(space, scenario.objectives, scenario.crash_costs, scenario.instance_features, rule)
+
+
+WALL_GUARD = (10.0, 10.0)  # CPU-time cutoff c and no trial_walltime_limit: a trial's wall limit is 10 c + 10 s
 
 
 def trial_limits(scenario: Scenario) -> Limits:
-    return Limits(scenario.trial_walltime_limit, scenario.trial_memory_limit, scenario.trial_threads)
+    """The per-trial limits. A run measured in CPU time gets a wall limit too, so a program that
+    waits without computing (a lock, a pipe) cannot hold its worker forever."""
+    walltime = scenario.trial_walltime_limit
+    if walltime is None and scenario.cutoff is not None and scenario.runtime_measure == "cpu":
+        walltime = WALL_GUARD[0] * scenario.cutoff + WALL_GUARD[1]
+    return Limits(walltime, scenario.trial_memory_limit, scenario.trial_threads)
 
 
 def start_executor(scenario: Scenario, target: TargetSpec | Callable[..., Any], run_dir: Path, rank: int,

@@ -1,0 +1,268 @@
+"""Algorithm configuration: runtime measured in CPU seconds of the trial and its children, the
+cutoff and adaptive caps enforced on real trial processes, racing that drops a capped
+challenger, instance and feature files, the AClib wrapper convention and scenario file, and
+capping in a real `mpiexec` job."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from ConfigSpace import ConfigurationSpace
+
+from mpismac import Optimizer, Scenario
+from mpismac.errors import ScenarioError
+from mpismac.execution import ChildExecutor, Limits, RuntimeRule, TrialRequest, TrialSetup
+from mpismac.runhistory.folder import load_run
+from mpismac.target import TargetSpec, command_argv, parse_aclib_output
+from mpismac.trial import Status, TrialValue
+
+from .conftest import DATA, mpirun, needs_mpiexec, run_cli
+
+SPACE = ConfigurationSpace({"t": (0.01, 5.0)})
+
+
+def _executor(tmp_path: Path, function: str, rule: RuntimeRule) -> ChildExecutor:
+    setup = TrialSetup(SPACE, ("cost",), (rule.par_factor * rule.cutoff,), None, rule)
+    ex = ChildExecutor(TargetSpec("function", function=function, path=str(DATA / "runtime_targets.py")), setup,
+                       Limits(), tmp_path / "trial.log")
+    ex.start()
+    return ex
+
+
+def _run(ex: ChildExecutor, t: float, cutoff: float | None = None) -> TrialValue:
+    ex.submit(TrialRequest(1, 0, {"t": t}, 0, cutoff=cutoff))
+    while (value := ex.poll(0.05)) is None:
+        pass
+    return value
+
+
+@pytest.mark.parametrize("function", ["spin", "spin_child"])
+def test_cpu_runtime_cutoff_and_cap_on_a_real_trial_process(tmp_path, function):
+    """The cost is the CPU time of the trial (a solver's child process included); a run that
+    reaches the cutoff is a TIMEOUT that costs PAR10, one that reaches its lower cap is CAPPED
+    and costs the cap; both are stopped there, not left to finish."""
+    ex = _executor(tmp_path, function, RuntimeRule(cutoff=0.6, par_factor=10))
+    try:
+        ok = _run(ex, 0.2)
+        assert ok.status == Status.SUCCESS and 0.18 <= ok.cost[0] < 0.45
+        late = _run(ex, 3.0)
+        assert late.status == Status.TIMEOUT and late.cost == (6.0,)
+        assert late.end_time - late.start_time < 2.0  # stopped near 0.6 s of CPU, not after 3
+        capped = _run(ex, 3.0, cutoff=0.3)
+        assert capped.status == Status.CAPPED and capped.cost == (0.3,)
+        assert capped.end_time - capped.start_time < 1.5
+        assert _run(ex, 0.1).status == Status.SUCCESS  # the trial process was restarted after the kills
+    finally:
+        ex.close()
+
+
+def test_runtime_is_cpu_time_unless_wall_is_asked_for(tmp_path):
+    """A target that waits uses no CPU: within a 0.3 s CPU cutoff after sleeping 0.6 s; out of
+    it when the runtime is measured in wall seconds."""
+    ex = _executor(tmp_path, "nap", RuntimeRule(cutoff=0.3))
+    try:
+        napped = _run(ex, 0.6)
+        assert napped.status == Status.SUCCESS and napped.cost[0] < 0.1
+    finally:
+        ex.close()
+    ex = _executor(tmp_path, "nap", RuntimeRule(cutoff=0.3, measure="wall"))
+    try:
+        assert _run(ex, 0.6).status == Status.TIMEOUT
+    finally:
+        ex.close()
+
+
+def test_a_cap_lowered_while_the_trial_runs_stops_it(tmp_path):
+    ex = _executor(tmp_path, "spin", RuntimeRule(cutoff=5.0))
+    try:
+        ex.submit(TrialRequest(1, 0, {"t": 3.0}, 0))
+        assert ex.poll(0.1) is None
+        ex.lower_cap(0.4)
+        while (value := ex.poll(0.05)) is None:
+            pass
+        assert value.status == Status.CAPPED and value.cost == (0.4,)
+    finally:
+        ex.close()
+
+
+def _ac(**keys) -> Scenario:
+    return Scenario(configspace=ConfigurationSpace({"x": (0.0, 1.0)}), facade="algorithm_configuration",
+                    instances=["a", "b", "c", "d"], run_objective="runtime", runtime_cutoff=10.0,
+                    deterministic=True, n_trials=200, **keys)
+
+
+def _tell(opt: Optimizer, info, seconds: float, cap_respected: bool = True) -> None:
+    """Tell a runtime as the executor measures it: stopped at the trial's cap."""
+    if cap_respected and info.cutoff is not None and seconds >= info.cutoff:
+        status = Status.CAPPED if info.cutoff < 10.0 else Status.TIMEOUT
+        cost = info.cutoff if status == Status.CAPPED else 100.0
+        opt.tell(info, TrialValue((cost,), status))
+    else:
+        opt.tell(info, TrialValue((seconds,), Status.SUCCESS))
+
+
+def test_racing_caps_challengers_at_what_could_still_win():
+    """The incumbent's runs get the full cutoff; a challenger's run gets slack x the incumbent's
+    time on the stage's pairs less its own finished runs; a capped run drops it at once."""
+    opt = Optimizer(_ac(adaptive_capping_slackfactor=1.5))
+    first = opt.ask()
+    assert first.cutoff == 10.0 and first.origin == "default"  # the solver's default goes first
+    _tell(opt, first, 1.0)
+    while opt.incumbent is None or opt.incumbent.config_id != first.config_id:
+        info = opt.ask()
+        _tell(opt, info, 1.0 if info.config_id == first.config_id else 50.0)
+    # the incumbent has run on its pairs (1 s each); a new challenger's first run is capped at 1.5 s
+    info = opt.ask()
+    while info.config_id == first.config_id:
+        _tell(opt, info, 1.0)
+        info = opt.ask()
+    assert info.cutoff == pytest.approx(1.5)
+    _tell(opt, info, 9.0)  # capped at 1.5
+    record = opt.runhistory.trials[info.trial_id]
+    assert record.status == Status.CAPPED
+    assert info.config_id not in opt._intensifier.races  # dropped at once
+    # a challenger as fast as the incumbent goes on, with caps that shrink as it spends
+    follow = opt.ask()
+    while follow.config_id == first.config_id:
+        _tell(opt, follow, 1.0)
+        follow = opt.ask()
+    _tell(opt, follow, 0.5)
+    assert follow.config_id in opt._intensifier.races or opt.incumbent.config_id == follow.config_id
+
+
+def test_finished_runs_past_the_incumbents_total_drop_a_challenger_before_its_stage_ends():
+    """Two runs of a stage in flight at once: the first to finish already exceeds what the
+    incumbent took on the whole stage, so the challenger is dropped without waiting for the
+    other."""
+    opt = Optimizer(_ac(adaptive_capping=False))  # no caps: the early drop alone
+    inc = opt.ask()
+    opt.tell(inc, TrialValue((1.0,), Status.SUCCESS))
+    for _ in range(40):  # let the incumbent reach 3 pairs at 1 s each, challengers lose slowly
+        info = opt.ask()
+        opt.tell(info, TrialValue((1.0 if info.config_id == inc.config_id else 1.2,), Status.SUCCESS))
+        if opt._intensifier.n_inc >= 3:
+            break
+    races = opt._intensifier
+    assert opt.incumbent.config_id == inc.config_id and races.n_inc >= 2
+    info = opt.ask()
+    while info.config_id == inc.config_id:
+        opt.tell(info, TrialValue((1.0,), Status.SUCCESS))
+        info = opt.ask()
+    opt.tell(info, TrialValue((0.5,), Status.SUCCESS))  # stage 1 won: stage 2 wants more pairs
+    stage = races.races[info.config_id]
+    assert stage >= 2
+    pending = [opt.ask() for _ in range(stage - 1)]
+    mine = [p for p in pending if p.config_id == info.config_id]
+    assert mine, "the challenger's next pairs are handed out together"
+    opt.tell(mine[0], TrialValue((10.0,), Status.SUCCESS))  # more than the incumbent's stage total
+    assert info.config_id not in races.races  # dropped, its other run still in flight
+
+
+def test_instance_and_feature_files_and_runtime_defaults(tmp_path):
+    (tmp_path / "train.txt").write_text("# training instances\ni1\n\ni2\ni3\n")
+    (tmp_path / "test.txt").write_text("t1\nt2\n")
+    (tmp_path / "features.csv").write_text("instance,size,ratio\ni1,10,4.2\ni2,20,4.3\ni3,30,4.1\n"
+                                           "t1,15,4.2\nother,1,1\n")
+    (tmp_path / "s.yaml").write_text(f"""
+configspace: {DATA.parent.parent / 'examples' / 'branin.json'}
+facade: algorithm_configuration
+instances: train.txt
+test_instances: test.txt
+instance_features: features.csv
+run_objective: runtime
+runtime_cutoff: 5
+par_factor: 3
+""")
+    s = Scenario.from_yaml(tmp_path / "s.yaml")
+    assert s.instances == ("i1", "i2", "i3") and s.test_instances == ("t1", "t2")
+    assert s.instance_features == {"i1": (10.0, 4.2), "i2": (20.0, 4.3), "i3": (30.0, 4.1), "t1": (15.0, 4.2)}
+    assert s.crash_costs == (15.0,)  # a crash costs what a timeout does
+    assert s.use_default_config and s.capping and s.cutoff == 5.0
+    (tmp_path / "features.csv").write_text("instance,size\ni1,10\ni2,x\ni3,3\n")
+    with pytest.raises(ScenarioError, match="instance_features.*'i2' are not all numbers"):
+        Scenario.from_yaml(tmp_path / "s.yaml")
+
+
+def test_aclib_call_and_result_line():
+    spec = TargetSpec("command", argv=("wrapper",), convention="aclib")
+    argv = command_argv(spec, {"alpha": 0.5, "mode": "fast"}, 7, "inst/1.cnf", None, None, cutoff=2.5)
+    assert argv == ["wrapper", "inst/1.cnf", "0", "2.5", "2147483647", "7", "-alpha", "0.5", "-mode", "fast"]
+    out = "c solving\nResult of this algorithm run: UNSAT, 1.25, 0, 3.5, 7, extra, info\n"
+    assert parse_aclib_output(out, ("cost",)) == (Status.SUCCESS, (3.5,), {
+        "aclib_status": "UNSAT", "reported_runtime": 1.25, "additional_info": "extra, info"})
+    status, cost, _ = parse_aclib_output("Result for SMAC: TIMEOUT, 5, 0, 0, 1", ("cost",))
+    assert status == Status.TIMEOUT and cost == ()
+    with pytest.raises(ValueError, match="unknown status 'MAYBE'"):
+        parse_aclib_output("Result of this algorithm run: MAYBE, 1, 0, 0, 1", ("cost",))
+
+
+def _aclib_folder(tmp_path: Path, runs: int, **extra: str) -> Path:
+    (tmp_path / "space.pcs").write_text("t real [0.02, 1.0] [0.5]\nmode categorical {fast, crash} [fast]\n")
+    (tmp_path / "train.txt").write_text("a\nb\nc\nd\n")
+    (tmp_path / "scenario.txt").write_text("\n".join([
+        f"algo = {DATA / 'aclib_wrapper.py'}", "paramfile = space.pcs", "instance_file = train.txt",
+        "run_obj = runtime", "overall_obj = mean10", "cutoff_time = 1.0", f"runcount_limit = {runs}",
+        "deterministic = 1", "# a comment", "cli-log-all-calls = true", f"output_dir = {tmp_path / 'out'}",
+        *(f"{k} = {v}" for k, v in extra.items())]) + "\n")
+    return tmp_path / "scenario.txt"
+
+
+def test_an_aclib_scenario_file_runs_as_it_is(tmp_path):
+    """`python -m mpismac run scenario.txt`: the wrapper gets the instance, the cutoff (capped
+    below 1 s for challengers), the seed and `-name value` pairs; crashes and caps are recorded."""
+    path = _aclib_folder(tmp_path, 30)
+    calls = tmp_path / "calls.jsonl"
+    proc = run_cli("run", str(path), "--quiet", cwd=tmp_path, timeout=240,
+                   env={**os.environ, "ACLIB_CALLS": str(calls)})
+    assert proc.returncode == 0, proc.stderr
+    assert "cli-log-all-calls" in proc.stderr  # an ignored SMAC2 key is named once
+    made = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert {c["instance"] for c in made} == {"a", "b", "c", "d"} and {c["runlength"] for c in made} == {"2147483647"}
+    assert all(c["cutoff"] <= 1.0 for c in made) and any(c["cutoff"] < 1.0 for c in made)
+    assert all(set(c["params"]) == {"t", "mode"} for c in made)
+    run = load_run(tmp_path / "out" / tmp_path.name / "0")  # named after the scenario's folder
+    statuses = {r.status for r in run.state.runhistory.trials.values()}
+    assert Status.CAPPED in statuses and Status.SUCCESS in statuses
+    crashed = [r for r in run.state.runhistory.trials.values() if r.status == Status.CRASHED]
+    assert all(r.cost == (10.0,) for r in crashed)  # PAR10 of the 1 s cutoff
+    with pytest.raises(ScenarioError, match="overall_obj.*line"):
+        Scenario.from_file(_aclib_folder(tmp_path, 5, overall_obj="median"))
+
+
+@needs_mpiexec
+def test_capping_in_a_real_mpiexec_job(tmp_path):
+    """4 ranks (3 workers) racing challengers at once: runs are capped while others of the same
+    challenger are in flight, no capped configuration becomes the incumbent, and the incumbent
+    is among the fastest configurations that finished every instance."""
+    (tmp_path / "s.yaml").write_text(f"""
+name: ac
+output_directory: {tmp_path / 'out'}
+configspace: {{hyperparameters: [{{type: uniform_float, name: t, lower: 0.02, upper: 1.0, default_value: 0.4}}]}}
+target: {DATA / 'runtime_targets.py'}:spin
+facade: algorithm_configuration
+instances: [a, b, c, d]
+run_objective: runtime
+runtime_cutoff: 1.5
+deterministic: true
+n_trials: 40
+""")
+    started = time.monotonic()
+    proc = mpirun(4, "-m", "mpismac", "run", str(tmp_path / "s.yaml"), "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    trials = load_run(tmp_path / "out" / "ac" / "0").state.runhistory.trials.values()
+    capped = {r.config_id for r in trials if r.status == Status.CAPPED}
+    assert capped, f"no challenger was capped: {sorted((r.config_id, r.instance, r.status.name) for r in trials)}"
+    summary = json.loads(run_cli("report", str(tmp_path / "out" / "ac" / "0"), "--json").stdout)
+    incumbent = summary["incumbent"]["config_id"]
+    assert incumbent not in capped
+    full = {}
+    for r in trials:
+        full.setdefault(r.config_id, []).append(r)
+    complete = {c: sum(r.cost[0] for r in rs) / 4 for c, rs in full.items()
+                if len({r.instance for r in rs}) == 4 and all(r.status == Status.SUCCESS for r in rs)}
+    assert complete[incumbent] == min(complete.values()), (incumbent, complete, summary["incumbent"])
+    assert time.monotonic() - started < 240
