@@ -4,16 +4,18 @@ resumable, 2 bad scenario or usage (a message, no traceback), 1 anything else.""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import ReportedElsewhere, UserError
 from .world import launched_ranks, world
 
-COMMANDS = ("run", "validate", "report", "export")
+COMMANDS = ("run", "validate", "report", "export", "evaluate")
 log = logging.getLogger("mpismac")
 
 
@@ -46,7 +48,49 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: RUN_DIR/smac3)")
     exp.add_argument("--force", action="store_true", help="overwrite an existing CSV file, or the files of "
                      "an existing SMAC3 export (refused without it)")
+    ev = sub.add_parser("evaluate", help="run a run's default and incumbent on its test instances, in parallel "
+                                         "under mpiexec, and compare them")
+    ev.add_argument("run_dir")
+    ev.add_argument("--instances", choices=("test", "train"), default="test",
+                    help="the scenario's test_instances (default) or its training instances")
+    ev.add_argument("--configs", default="default,incumbent", metavar="A,B,...",
+                    help="default, incumbent or configuration ids of the run (default: default,incumbent)")
+    ev.add_argument("--seeds", type=int, default=1, help="runs per instance and configuration (default 1)")
+    ev.add_argument("--plot", metavar="FILE.png", help="the first two configurations' runtime per instance, one "
+                                                      "against the other (log axes)")
     return parser
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import evaluate
+    from .runtime.farm import farm_job
+    from .runtime.trials import WorkerPlan
+
+    comm = world()
+    made: list[evaluate.Plan] = []
+
+    def prepare():
+        if args.seeds < 1:
+            raise UserError("--seeds: expected at least 1")
+        plan = evaluate.plan(Path(args.run_dir), args.instances, [c.strip() for c in args.configs.split(",")],
+                             args.seeds)
+        made.append(plan)
+        worker_plan = WorkerPlan.of(plan.scenario, plan.target, as_json=True)
+        return dataclasses.replace(worker_plan, run_dir=Path(args.run_dir).resolve()), plan.requests
+
+    results = farm_job(comm, prepare)
+    if results is None:  # a worker rank
+        return 0
+    plan = made[0]
+    rows = evaluate.score(plan, results)
+    print(evaluate.table(plan, rows))
+    path = evaluate.csv_path(Path(args.run_dir), plan.which)
+    evaluate.write_csv(path, plan, results)
+    print(f"runs written to {path}")
+    if args.plot:
+        evaluate.scatter(Path(args.plot), plan, results)
+        print(f"plot written to {args.plot}")
+    return 0 if len(results) == len(plan.requests) else 3
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -219,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")
     logging.getLogger("mpismac").setLevel(logging.INFO)
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report, "export": _cmd_export}
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report, "export": _cmd_export,
+                "evaluate": _cmd_evaluate}
     try:
         return handlers[args.command](args)
     except ReportedElsewhere:

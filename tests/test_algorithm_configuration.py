@@ -266,3 +266,41 @@ n_trials: 40
                 if len({r.instance for r in rs}) == 4 and all(r.status == Status.SUCCESS for r in rs)}
     assert complete[incumbent] == min(complete.values()), (incumbent, complete, summary["incumbent"])
     assert time.monotonic() - started < 240
+
+
+@needs_mpiexec
+def test_evaluate_a_run_on_its_test_instances_under_mpiexec(tmp_path):
+    """`evaluate` runs the default and the incumbent on the test instances on 2 workers: a row
+    per run in the CSV, the table with PAR10 and timeouts, the scatter plot; a wrong
+    configuration name exits 2 naming it."""
+    (tmp_path / "s.yaml").write_text(f"""
+name: ev
+output_directory: {tmp_path / 'out'}
+configspace: {{hyperparameters: [{{type: uniform_float, name: t, lower: 0.02, upper: 0.5, default_value: 0.4}}]}}
+target: {DATA / 'runtime_targets.py'}:spin
+facade: algorithm_configuration
+instances: [a, b]
+test_instances: [a, b, c, d]
+run_objective: runtime
+runtime_cutoff: 1.0
+deterministic: true
+n_trials: 12
+""")
+    assert run_cli("run", str(tmp_path / "s.yaml"), "--quiet", timeout=120).returncode == 0
+    run_dir = tmp_path / "out" / "ev" / "0"
+    proc = mpirun(3, "-m", "mpismac", "evaluate", str(run_dir), "--plot", str(tmp_path / "scatter.png"), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 test instance(s), cutoff 1 s (cpu)" in proc.stdout and "PAR10" in proc.stdout
+    rows = (run_dir / "evaluation" / "test.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 4
+    by_config: dict[str, list[float]] = {}
+    for line in rows[1:]:
+        label, instance, seed, status, cost, runtime = line.split(",")
+        by_config.setdefault(label, []).append(float(cost))
+    default, incumbent = by_config["default"], next(v for k, v in by_config.items() if k.startswith("incumbent"))
+    assert sum(default) == max(sum(default), sum(incumbent))  # t=0.4 (1.2 s on d: a timeout) is not the best
+    assert (tmp_path / "scatter.png").read_bytes()[:4] == b"\x89PNG"
+    bad = run_cli("evaluate", str(run_dir), "--configs", "default,best")
+    assert bad.returncode == 2 and "--configs: 'best' is not default, incumbent" in bad.stderr
+    none = run_cli("evaluate", str(run_dir), "--instances", "train", "--configs", "0")
+    assert none.returncode == 0 and "2 train instance(s)" in none.stdout
