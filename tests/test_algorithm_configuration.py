@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from mpismac.runhistory.folder import load_run
 from mpismac.target import TargetSpec, command_argv, parse_aclib_output
 from mpismac.trial import Status, TrialValue
 
-from .conftest import DATA, mpirun, needs_mpiexec, run_cli
+from .conftest import DATA, REPO, figure, mpirun, needs_mpiexec, run_cli
 
 SPACE = ConfigurationSpace({"t": (0.01, 5.0)})
 
@@ -53,7 +56,8 @@ def test_cpu_runtime_cutoff_and_cap_on_a_real_trial_process(tmp_path, function):
         assert late.status == Status.TIMEOUT and late.cost == (6.0,)
         assert late.end_time - late.start_time < 2.0  # stopped near 0.6 s of CPU, not after 3
         capped = _run(ex, 3.0, cutoff=0.3)
-        assert capped.status == Status.CAPPED and capped.cost == (0.3,)
+        assert capped.status == Status.CAPPED and 0.3 <= capped.cost[0] < 0.5  # what it ran: at least the cap
+        assert capped.additional_info["cutoff"] == 0.3
         assert capped.end_time - capped.start_time < 1.5
         assert _run(ex, 0.1).status == Status.SUCCESS  # the trial process was restarted after the kills
     finally:
@@ -84,7 +88,8 @@ def test_a_cap_lowered_while_the_trial_runs_stops_it(tmp_path):
         ex.lower_cap(0.4)
         while (value := ex.poll(0.05)) is None:
             pass
-        assert value.status == Status.CAPPED and value.cost == (0.4,)
+        assert value.status == Status.CAPPED and 0.4 <= value.cost[0] < 0.6
+        assert value.additional_info["cutoff"] is None or value.additional_info["lowered_cap"] == 0.4
     finally:
         ex.close()
 
@@ -134,32 +139,47 @@ def test_racing_caps_challengers_at_what_could_still_win():
     assert follow.config_id in opt._intensifier.races or opt.incumbent.config_id == follow.config_id
 
 
-def test_finished_runs_past_the_incumbents_total_drop_a_challenger_before_its_stage_ends():
-    """Two runs of a stage in flight at once: the first to finish already exceeds what the
-    incumbent took on the whole stage, so the challenger is dropped without waiting for the
-    other."""
-    opt = Optimizer(_ac(adaptive_capping=False))  # no caps: the early drop alone
+def _stage_four(opt: Optimizer):
+    """The incumbent at 1 s on each of 4 pairs; a challenger that won stages 1 and 2 (0.2 s
+    each) with its two runs of stage 4 in flight."""
     inc = opt.ask()
     opt.tell(inc, TrialValue((1.0,), Status.SUCCESS))
-    for _ in range(40):  # let the incumbent reach 3 pairs at 1 s each, challengers lose slowly
+    while opt._intensifier.n_inc < 4:
         info = opt.ask()
-        opt.tell(info, TrialValue((1.0 if info.config_id == inc.config_id else 1.2,), Status.SUCCESS))
-        if opt._intensifier.n_inc >= 3:
-            break
-    races = opt._intensifier
-    assert opt.incumbent.config_id == inc.config_id and races.n_inc >= 2
+        opt.tell(info, TrialValue((1.0 if info.config_id == inc.config_id else 3.0,), Status.SUCCESS))
     info = opt.ask()
     while info.config_id == inc.config_id:
         opt.tell(info, TrialValue((1.0,), Status.SUCCESS))
         info = opt.ask()
-    opt.tell(info, TrialValue((0.5,), Status.SUCCESS))  # stage 1 won: stage 2 wants more pairs
-    stage = races.races[info.config_id]
-    assert stage >= 2
-    pending = [opt.ask() for _ in range(stage - 1)]
-    mine = [p for p in pending if p.config_id == info.config_id]
-    assert mine, "the challenger's next pairs are handed out together"
-    opt.tell(mine[0], TrialValue((10.0,), Status.SUCCESS))  # more than the incumbent's stage total
-    assert info.config_id not in races.races  # dropped, its other run still in flight
+    opt.tell(info, TrialValue((0.2,), Status.SUCCESS))  # stage 1 won: stage 2 is pair 1
+    second = opt.ask()
+    opt.tell(second, TrialValue((0.2,), Status.SUCCESS))  # stage 2 won: stage 4 is pairs 2 and 3
+    third, fourth = opt.ask(), opt.ask()
+    assert third.config_id == fourth.config_id == info.config_id
+    return third, fourth
+
+
+def test_runs_in_flight_get_lower_caps_as_their_configuration_spends():
+    """Two runs of one challenger in flight: when one finishes, the other's cap drops by what it
+    used; the new cap is told once."""
+    opt = Optimizer(_ac(adaptive_capping_slackfactor=1.0))
+    third, fourth = _stage_four(opt)
+    assert third.cutoff == fourth.cutoff == pytest.approx(4 * 1.0 - 0.4)
+    opt.tell(third, TrialValue((2.0,), Status.SUCCESS))
+    assert opt.recaps(third.config_id) == [(fourth.trial_id, pytest.approx(1.6))]  # 4 - 0.4 - 2.0
+    assert opt.recaps(third.config_id) == []
+    assert third.config_id in opt._intensifier.races
+
+
+def test_finished_runs_past_the_incumbents_total_drop_a_challenger_before_its_stage_ends():
+    """The first of two runs in flight to finish already takes the challenger past the
+    incumbent's total on the stage: it is dropped without waiting for the other, whose run
+    is stopped (cap 0). Caps aside: with a slack of 100 they never bind."""
+    opt = Optimizer(_ac(adaptive_capping_slackfactor=100.0))
+    third, fourth = _stage_four(opt)
+    opt.tell(third, TrialValue((5.0,), Status.SUCCESS))  # 0.2 + 0.2 + 5 > 4 x 1 s
+    assert third.config_id not in opt._intensifier.races
+    assert opt.recaps(third.config_id) == [(fourth.trial_id, 0.0)]
 
 
 def test_instance_and_feature_files_and_runtime_defaults(tmp_path):
@@ -266,6 +286,9 @@ n_trials: 40
                 if len({r.instance for r in rs}) == 4 and all(r.status == Status.SUCCESS for r in rs)}
     assert complete[incumbent] == min(complete.values()), (incumbent, complete, summary["incumbent"])
     assert time.monotonic() - started < 240
+    lowered = sum("lowered_cap" in r.additional_info for r in trials)
+    figure(f"adaptive capping, 3 workers, 40 trials: {sum(r.status == Status.CAPPED for r in trials)} capped, "
+           f"{lowered} with a cap lowered while they ran")
 
 
 @needs_mpiexec
@@ -304,3 +327,28 @@ n_trials: 12
     assert bad.returncode == 2 and "--configs: 'best' is not default, incumbent" in bad.stderr
     none = run_cli("evaluate", str(run_dir), "--instances", "train", "--configs", "0")
     assert none.returncode == 0 and "2 train instance(s)" in none.stdout
+
+
+@pytest.mark.skipif(shutil.which("minisat") is None, reason="minisat is not installed (Debian: apt-get install minisat)")
+def test_the_minisat_example_runs_as_documented(tmp_path):
+    """examples/minisat, in a copy: generate the formulas, configure minisat (YAML scenario and
+    AClib scenario.txt), evaluate the default and the incumbent on the test formulas."""
+    folder = tmp_path / "minisat"
+    shutil.copytree(REPO / "examples" / "minisat", folder, ignore=shutil.ignore_patterns("instances"))
+    made = subprocess.run([sys.executable, str(folder / "generate.py"), "--n", "6"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert len((folder / "instances" / "uf-train.txt").read_text().split()) == 6
+    proc = run_cli("run", str(folder / "minisat.yaml"), "--quiet", "--set", f"output_directory={tmp_path / 'runs'}",
+                   "--set", "n_trials=12", "--set", "runtime_cutoff=2", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "runs" / "minisat" / "0"
+    trials = load_run(run_dir).state.runhistory.trials.values()
+    assert {r.status for r in trials} <= {Status.SUCCESS, Status.CAPPED, Status.TIMEOUT}
+    assert all(r.additional_info["aclib_status"] in ("SAT", "UNSAT") for r in trials if r.status == Status.SUCCESS)
+    ev = mpirun(3, "-m", "mpismac", "evaluate", str(run_dir), timeout=300)
+    assert ev.returncode == 0, ev.stderr
+    assert "6 test instance(s), cutoff 2 s (cpu)" in ev.stdout and "incumbent" in ev.stdout
+    aclib = run_cli("run", "scenario.txt", "--quiet", "--set", "n_trials=6", "--set",
+                    f"output_directory={tmp_path / 'a'}", cwd=folder, timeout=300)
+    assert aclib.returncode == 0, aclib.stderr
+    assert len(load_run(tmp_path / "a" / "minisat" / "0").state.runhistory.trials) == 6

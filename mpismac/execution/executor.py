@@ -99,7 +99,7 @@ class RuntimeRule:
         if used < cap:
             return Status.SUCCESS, used
         if cap < self.cutoff * (1 - 1e-9):
-            return Status.CAPPED, cap
+            return Status.CAPPED, round(used, 6)  # at least the cap: what it ran before it was stopped
         return Status.TIMEOUT, self.par_factor * self.cutoff
 
 
@@ -111,6 +111,8 @@ class Executor(Protocol):
     def poll(self, timeout: float) -> TrialValue | None: ...
 
     def cancel(self) -> None: ...
+
+    def lower_cap(self, cap: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -147,6 +149,7 @@ class ChildExecutor:
         }).encode() + b"\n"
         self._runtime = setup.runtime
         self._cap: float | None = None  # the running trial's cutoff (run_objective runtime)
+        self._lowered = False  # whether its cap was lowered while it ran
         self._cpu0 = 0.0
         self._env = trial_environment(os.environ, limits.threads, env_extra)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -256,7 +259,7 @@ class ChildExecutor:
         self.start(self._start_timeout, self._cancelled)
         self._request = request
         self._peak_rss = 0
-        self._cap = request.cutoff
+        self._cap, self._lowered = request.cutoff, False
         if self._runtime is not None:
             self._cpu0 = procs.cpu_seconds(self._proc.pid) if self._proc is not None else 0.0
         self._started = time.time()
@@ -294,6 +297,7 @@ class ChildExecutor:
         (adaptive capping learned, while it ran, that more cannot win)."""
         if self._request is not None and (self._cap is None or cap < self._cap):
             self._cap = cap
+            self._lowered = True
 
     def _used(self) -> float:
         """Seconds the running trial has used, as the runtime rule measures them."""
@@ -333,6 +337,10 @@ class ChildExecutor:
     def _value(self, status: Status, cost: Sequence[float], info: dict[str, Any]) -> TrialValue:
         if self._peak_rss:
             info["peak_memory_mib"] = round(self._peak_rss / 2**20, 1)
+        if self._runtime is not None and self._request is not None:
+            info["cutoff"] = self._runtime.cutoff if self._request.cutoff is None else self._request.cutoff
+            if self._lowered:
+                info["lowered_cap"] = self._cap
         self._request = None
         end = time.time()
         if self._runtime is not None and status in (Status.SUCCESS, Status.TIMEOUT) and not cost:
@@ -446,6 +454,9 @@ class InProcessExecutor:
 
     def cancel(self) -> None:
         self._outcome = None
+
+    def lower_cap(self, cap: float) -> None:
+        """A trial in this process has finished when `submit` returns: nothing to stop."""
 
     def close(self) -> None:
         pass

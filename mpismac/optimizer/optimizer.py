@@ -356,6 +356,26 @@ class Optimizer:
         self._intensifier.tell(info.config_id, self._intensifier.pair_of(info.instance, info.seed), cost,
                                info.trial_id, capped=value.status == Status.CAPPED)
 
+    def recaps(self, config_id: int) -> list[tuple[int, float]]:
+        """Adaptive capping, counting the runs in flight: after a result of `config_id`, its
+        trials still running may have less time to win (its finished runs used some), or none
+        (it has lost its race). (trial id, new cap) of each whose cap drops; they are told the
+        cap only once."""
+        if not self.scenario.capping:
+            return []
+        out = []
+        for info in self._pending.values():
+            if info.config_id != config_id or info.cutoff is None:
+                continue
+            racing = config_id in self._intensifier.races or config_id in self._intensifier.incumbents
+            pair = self._intensifier.pair_of(info.instance, info.seed)
+            cap = self._cutoff(config_id, pair) if racing else 0.0
+            if cap is not None and cap < info.cutoff - 1e-9:
+                out.append((info.trial_id, cap))
+        for trial_id, cap in out:
+            self._pending[trial_id] = dataclasses.replace(self._pending[trial_id], cutoff=cap)
+        return out
+
     def _checked(self, value: TrialValue | float | Sequence[float]) -> TrialValue:
         """A TrialValue with one cost per objective; a successful NaN or -inf cost as a crash."""
         n = len(self.scenario.objectives)

@@ -26,7 +26,7 @@ from ..execution import TrialRequest
 from ..optimizer.optimizer import BackgroundJob
 from ..trial import TrialInfo
 from .driver import Driver
-from .protocol import Ready, Result, Signalled, Tag
+from .protocol import Cap, Ready, Result, Signalled, Tag
 from .signals import StopSignals
 from .transport import Backoff, Message, Transport
 
@@ -266,6 +266,7 @@ class Manager:
             self._check_stop()  # never start a trial past a limit
             self._dispatch()  # answer the worker first; telling and the checkpoint's fsync come after
             self.driver.finished(info, result.value, f"{len(self.running)}/{len(self.workers)} busy", commit=False)
+            self._recap(info.config_id)
             if self.peers is not None:
                 self.peers.finished(info.trial_id)
         elif tag == Tag.SIGNAL:
@@ -276,6 +277,15 @@ class Manager:
             raise RuntimeError(f"rank {src} stopped on its own")
         else:
             raise RuntimeError(f"manager got an unexpected {tag.name} message from rank {src}")
+
+    def _recap(self, config_id: int) -> None:
+        """Adaptive capping: lower the caps of this configuration's trials still running."""
+        recaps = self.driver.optimizer.recaps(config_id)
+        if recaps:
+            where = {info.trial_id: worker for worker, info in self.running.items()}
+            for trial_id, seconds in recaps:
+                if trial_id in where:
+                    self.transport.send(where[trial_id], Tag.CAP, Cap(trial_id, seconds))
 
     def _stop_workers(self) -> None:
         """STOP every worker and wait for each to finish; results that crossed the STOP are kept."""

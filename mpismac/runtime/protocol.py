@@ -8,6 +8,7 @@ Manager and workers (point-to-point, through a `Transport`; payloads are frozen 
     RESULT   worker -> manager  Result           its outcome
     SIGNAL   worker -> manager  Signalled        this rank was told to stop (TERM/INT/USR1)
     STOP     manager -> worker  None             cut the running trial short and finish
+    CAP      manager -> worker  Cap              the running trial may use at most this many seconds
     STOPPED  worker -> manager  None             the worker's last message
 
 Collectives (over the user's communicator, every rank calls them in the same order): a value
@@ -40,6 +41,7 @@ class Tag(IntEnum):
     SIGNAL = 4
     STOP = 5
     STOPPED = 6
+    CAP = 7
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class Ready:
 class Result:
     trial_id: int
     value: TrialValue
+
+
+@dataclass(frozen=True)
+class Cap:
+    """Adaptive capping learned, while a trial ran, that it cannot win past `seconds`."""
+
+    trial_id: int
+    seconds: float
 
 
 @dataclass(frozen=True)

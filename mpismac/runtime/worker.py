@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import StartCancelled, UserError
 from ..execution import Executor, TrialRequest
-from .protocol import Ready, Result, Signalled, Tag, fit_result
+from .protocol import Cap, Ready, Result, Signalled, Tag, fit_result
 from .signals import StopSignals
 from .transport import Backoff, Message, Transport
 
@@ -84,6 +84,8 @@ class Worker:
                 continue
             if message.tag == Tag.STOP:
                 return
+            if message.tag == Tag.CAP:  # for a trial that ended before the message came
+                continue
             if message.tag != Tag.TRIAL or executor is None:
                 raise RuntimeError(f"worker got an unexpected {message.tag.name} message")
             request: TrialRequest = message.payload
@@ -94,7 +96,11 @@ class Worker:
             while (value := executor.poll(TRIAL_POLL_S)) is None:
                 self._pass_on_signal()
                 stop = self.transport.poll()
-                if stop is not None:
+                if stop is not None and stop.tag == Tag.CAP:
+                    cap: Cap = stop.payload
+                    if cap.trial_id == request.trial_id:  # else it came after that trial ended
+                        executor.lower_cap(cap.seconds)
+                elif stop is not None:
                     if stop.tag != Tag.STOP:
                         raise RuntimeError(f"worker got {stop.tag.name} while running a trial")
                     executor.cancel()  # cut short: it stays RUNNING in the journal and runs again on resume
