@@ -329,7 +329,7 @@ n_trials: 12
     assert none.returncode == 0 and "2 train instance(s)" in none.stdout
 
 
-@pytest.mark.skipif(shutil.which("minisat") is None, reason="minisat is not installed (Debian: apt-get install minisat)")
+@pytest.mark.skipif(shutil.which("minisat") is None, reason="no minisat (Debian: apt-get install minisat)")
 def test_the_minisat_example_runs_as_documented(tmp_path):
     """examples/minisat, in a copy: generate the formulas, configure minisat (YAML scenario and
     AClib scenario.txt), evaluate the default and the incumbent on the test formulas."""
