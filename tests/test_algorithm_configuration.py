@@ -6,6 +6,7 @@ capping in a real `mpiexec` job."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -352,3 +353,59 @@ def test_the_minisat_example_runs_as_documented(tmp_path):
                     f"output_directory={tmp_path / 'a'}", cwd=folder, timeout=300)
     assert aclib.returncode == 0, aclib.stderr
     assert len(load_run(tmp_path / "a" / "minisat" / "0").state.runhistory.trials) == 6
+
+
+def test_censored_runs_are_imputed_above_their_bound():
+    """Runtimes log(t) = 3x on x in [0, 1], censored above log 0.4 (capped runs): the imputed
+    values are above their bounds, below the ceiling, and nearer the truth than the bounds."""
+    import numpy as np
+
+    from mpismac.optimizer.instance_model import fit_censored
+
+    x = np.linspace(0, 1, 200)[:, None]
+    truth = 3 * x[:, 0] - 2.0
+    bound = math.log(0.4)
+    censored = truth > bound
+    y = np.where(censored, bound, truth)
+    _, imputed = fit_censored(x, y, censored, ceiling=2.0, seed=0)
+    assert np.all(imputed[censored] >= bound) and np.all(imputed[censored] <= 2.0)
+    assert np.all(imputed[~censored] == truth[~censored])
+    assert np.abs(imputed[censored] - truth[censored]).mean() < np.abs(bound - truth[censored]).mean()
+
+
+def test_the_model_compares_configurations_run_on_different_instances():
+    """Configuration A ran only on the hard instances, B only on the easy ones: B's mean is
+    lower, but A is twice as fast as B on every instance. The model of runs over (configuration,
+    instance) ranks A first; the mean cost per configuration would not."""
+    import numpy as np
+
+    from mpismac.optimizer.instance_model import InstanceBO
+    from mpismac.optimizer.observations import Observations
+    from mpismac.runhistory import RunHistory
+    from mpismac.runhistory.records import ConfigAdded, TrialEnded, TrialStarted
+    from mpismac.runhistory.state import RunState
+    from mpismac.trial import TrialInfo
+
+    hardness = {f"i{k}": 2.0 ** k for k in range(8)}
+    scenario = Scenario(configspace=ConfigurationSpace({"x": (0.0, 1.0)}), facade="algorithm_configuration",
+                        instances=list(hardness), run_objective="runtime", runtime_cutoff=1000.0,
+                        deterministic=True, n_trials=100)
+    rh = RunHistory(scenario.configspace, scenario.objectives)
+    state, observed = RunState(rh), Observations(1)
+    speed = {0: 0.5, 1: 1.0}  # A (config 0) is twice as fast
+    runs = [(0, i) for i in ("i5", "i6", "i7")] + [(1, i) for i in ("i0", "i1", "i2")]
+    runs += [(c, i) for c in (2, 3, 4, 5) for i in hardness]  # others everywhere, slower still
+    speed.update({2: 1.5, 3: 2.0, 4: 2.5, 5: 3.0})
+    for c, x in enumerate((0.1, 0.9, 0.3, 0.5, 0.6, 0.7)):
+        state.apply(ConfigAdded(c, {"x": x}, "sobol"))
+    for t, (c, i) in enumerate(runs):
+        info = TrialInfo(t, c, rh.configs[c], i, 0)
+        cost = speed[c] * hardness[i]
+        state.apply(TrialStarted.of(info, 0.0))
+        state.apply(TrialEnded(t, TrialValue((cost,), Status.SUCCESS, additional_info={"runtime": cost})))
+        observed.add(c, (cost,))
+    means = {c: observed.costs()[1][c, 0] for c in range(6)}
+    assert means[1] < means[0]  # the per-configuration means mislead
+    model = InstanceBO(scenario)
+    model.install(model.fit(model.training_set(rh, observed)))
+    assert int(np.argmin(model._y)) == 0

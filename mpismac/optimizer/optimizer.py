@@ -126,6 +126,14 @@ def _gaussian_process(scenario: Scenario) -> Proposer:
     return ModelBO(scenario, GaussianProcess(), one_hot=True, local_every=0)  # a GP extrapolates already
 
 
+def _algorithm_configuration(scenario: Scenario) -> Proposer:
+    if len(scenario.objectives) > 1:
+        return _forest(scenario)
+    from .instance_model import InstanceBO
+
+    return InstanceBO(scenario)
+
+
 def _multi_fidelity(scenario: Scenario) -> Proposer:
     from .multi_fidelity import MultiFidelityBO
 
@@ -133,7 +141,7 @@ def _multi_fidelity(scenario: Scenario) -> Proposer:
 
 
 PROPOSERS = {"random": RandomSearch, "hpo": _forest, "blackbox": _gaussian_process, "multi_fidelity": _multi_fidelity,
-             "algorithm_configuration": _forest}
+             "algorithm_configuration": _algorithm_configuration}
 REFIT_GROWTH = 0.1  # a refit comes before proposals once the data has grown by this share (see next_job)
 FALLBACK = "fallback"  # the origin of a random configuration handed out when no proposal was ready
 
