@@ -409,3 +409,52 @@ def test_the_model_compares_configurations_run_on_different_instances():
     model = InstanceBO(scenario)
     model.install(model.fit(model.training_set(rh, observed)))
     assert int(np.argmin(model._y)) == 0
+
+
+def _ac_scenario(tmp_path: Path, n_trials: int, name: str = "ac", **extra: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"""
+name: {name}
+output_directory: {tmp_path / 'out'}
+configspace: {{hyperparameters: [{{type: uniform_float, name: t, lower: 0.02, upper: 1.0, default_value: 0.4}}]}}
+target: {DATA / 'runtime_targets.py'}:spin
+facade: algorithm_configuration
+instances: [a, b, c, d]
+run_objective: runtime
+runtime_cutoff: 1.5
+deterministic: true
+n_trials: {n_trials}
+""" + "".join(f"{k}: {v}\n" for k, v in extra.items()))
+    return path
+
+
+@needs_mpiexec
+def test_a_killed_configuration_run_resumes_and_psmac_shares_capped_runs(tmp_path):
+    """SIGTERM to a 4-rank job in the middle: the trials cut short run again on resume (with a
+    cap recomputed from the race), every trial ends once, capped runs included; then pSMAC on 3
+    ranks, where the ranks share capped runs, finishes its budget."""
+    from .conftest import start_mpi, terminate_ranks
+
+    path = _ac_scenario(tmp_path, 30)
+    journal = tmp_path / "out" / "ac" / "0" / "journal.jsonl"
+    proc = start_mpi(4, path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count('"op":"end"') < 8):
+        time.sleep(0.05)
+    _, err, _ = terminate_ranks(proc, path)
+    assert proc.returncode == 3, err
+    first = load_run(tmp_path / "out" / "ac" / "0").state.runhistory.trials
+    assert 8 <= len(first) < 30
+    again = mpirun(3, "-m", "mpismac", "run", str(path), "--quiet", timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = load_run(tmp_path / "out" / "ac" / "0").state.runhistory.trials
+    assert sorted(trials) == list(range(30)) and all(r.status != Status.RUNNING for r in trials.values())
+    assert all("cutoff" in r.additional_info for r in trials.values())
+
+    path = _ac_scenario(tmp_path / "p", 36, mode="psmac", name="ps")
+    proc = mpirun(3, "-m", "mpismac", "run", str(path), "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(run_cli("report", str(tmp_path / "p" / "out" / "ps" / "0"), "--json").stdout)
+    assert summary["trials"] >= 36 and summary["incumbent"] is not None
+    assert summary["status"].get("CAPPED", 0) + summary["status"].get("TIMEOUT", 0) >= 1
