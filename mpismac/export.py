@@ -57,6 +57,7 @@ def _smac3_scenario(raw: dict[str, Any], n_workers: int) -> dict[str, Any]:
     def one_or_list(value):  # SMAC3 keeps a number for one objective
         return value[0] if isinstance(value, list) and len(value) == 1 else value
 
+    runtime = raw.get("run_objective") == "runtime"
     return {
         "name": raw.get("name"),
         "deterministic": bool(raw.get("deterministic", False)),
@@ -71,9 +72,9 @@ def _smac3_scenario(raw: dict[str, Any], n_workers: int) -> dict[str, Any]:
         "use_default_config": bool(raw.get("use_default_config", False)),
         "instances": raw.get("instances"),
         "instance_features": raw.get("instance_features"),
-        "adaptive_capping": False,
-        "adaptive_capping_slackfactor": None,
-        "runtime_cutoff": None,
+        "adaptive_capping": runtime and raw.get("adaptive_capping") is not False,
+        "adaptive_capping_slackfactor": raw.get("adaptive_capping_slackfactor") if runtime else None,
+        "runtime_cutoff": (raw.get("runtime_cutoff") or raw.get("trial_walltime_limit")) if runtime else None,
         "min_budget": raw.get("min_budget"),
         "max_budget": raw.get("max_budget"),
         "seed": raw.get("seed", 0),

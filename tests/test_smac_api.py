@@ -97,7 +97,7 @@ def test_get_helpers_set_our_knobs(tmp_path):
     (lambda s: HyperparameterOptimizationFacade(s, "m:f", callbacks=[object()]), "callbacks"),
     (lambda s: MultiFidelityFacade.get_intensifier(s, incumbent_selection="any_budget"), "incumbent_selection"),
     (lambda s: MultiFidelityFacade.get_intensifier(s, n_seeds=3), "n_seeds"),
-    (lambda s: AlgorithmConfigurationFacade(s, "m:f"), "issue 16"),
+    (lambda s: AlgorithmConfigurationFacade(s, "m:f"), "instances"),
 ])
 def test_what_has_no_knob_is_refused_by_name(tmp_path, call, named):
     with pytest.raises(UserError) as err:
@@ -109,7 +109,7 @@ def test_what_has_no_knob_is_refused_by_name(tmp_path, call, named):
 def test_a_smac3_scenario_field_we_lack_names_itself(tmp_path):
     with pytest.raises(ScenarioError) as err:
         HyperparameterOptimizationFacade(Scenario(_space(), output_directory=tmp_path, adaptive_capping=True), "m:f")
-    assert "adaptive_capping" in str(err.value)
+    assert "adaptive_capping" in str(err.value) and "AlgorithmConfigurationFacade's" in str(err.value)
 
 
 # -- SMAC3's documented scripts, one import line changed ----------------------------------------------------
@@ -177,3 +177,27 @@ def test_ask_tell_runhistory_reads_and_a_front_in_process(tmp_path):
     smac._close_ask_tell()
     reread = HyperparameterOptimizationFacade(scenario, "m:f")
     assert len(reread.runhistory) == 12 and reread.intensifier.get_incumbents() == front  # from the folder
+
+
+def test_algorithm_configuration_facade_caps_as_smac3s_example(tmp_path, monkeypatch):
+    """SMAC3's adaptive-capping example on mpismac.smac: the target gets `cutoff` (less than
+    runtime_cutoff for challengers once an incumbent exists), its wall time is the cost, and
+    some challenger is stopped at its cap."""
+    from ConfigSpace import ConfigurationSpace, Float
+
+    from mpismac.runhistory.folder import load_run
+    from mpismac.trial import Status
+
+    monkeypatch.setenv("CUTOFFS", str(tmp_path / "cutoffs.txt"))
+    cs = ConfigurationSpace(seed=0)
+    cs.add([Float("x0", (0, 5), default=5), Float("x1", (0, 7), default=7)])
+    scenario = Scenario(cs, output_directory=tmp_path, deterministic=True, n_trials=30,
+                        instances=["1", "2", "3"], instance_features={"1": [1.0], "2": [2.0], "3": [3.0]},
+                        adaptive_capping=True, runtime_cutoff=1, name="capping")
+    smac = AlgorithmConfigurationFacade(scenario, f"{DATA / 'runtime_targets.py'}:capped_sleeper", overwrite=True)
+    incumbent = smac.optimize()
+    assert incumbent is not None
+    cutoffs = [float(c) for c in (tmp_path / "cutoffs.txt").read_text().split()]
+    assert max(cutoffs) == 1.0 and min(cutoffs) < 1.0
+    trials = load_run(tmp_path / "capping" / "0").state.runhistory.trials.values()
+    assert any(r.status == Status.CAPPED for r in trials)

@@ -344,17 +344,13 @@ class MultiFidelityFacade(AbstractFacade):
         return parts.Component("intensifier", {**base.knobs, **({} if eta is UNSET else {"eta": eta})})
 
 
-class _NotBuilt(AbstractFacade):
-    ISSUE = ""
+class AlgorithmConfigurationFacade(AbstractFacade):
+    """SMAC3's algorithm-configuration facade: `algorithm_configuration`, racing over the
+    scenario's instances. With `runtime_cutoff` or `adaptive_capping` the cost of a trial is the
+    wall time it took (as SMAC3's targets return it), a timeout costs 10 x the cutoff, and
+    challengers' runs are capped; the target gets `cutoff` if it declares it."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise UserError(f"mpismac.smac: {type(self).__name__} is not built in this version of mpismac "
-                        f"({self.ISSUE}); HyperparameterOptimizationFacade, BlackBoxFacade, RandomFacade "
-                        "and MultiFidelityFacade are")
-
-
-class AlgorithmConfigurationFacade(_NotBuilt):
-    ISSUE = "algorithm configuration: issue 16"
+    FACADE = "algorithm_configuration"
 
 
 def _our_value(value: TrialValue | Any) -> trial.TrialValue:

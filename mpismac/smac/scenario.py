@@ -63,14 +63,16 @@ class Scenario:
         return hashlib.md5(text.encode()).hexdigest()
 
     def to_mpismac(self, facade: str, knobs: dict[str, Any]) -> MpismacScenario:
-        """Our scenario for `facade` with the `knobs` the facade's components set. A field we do
-        not have (adaptive capping, a runtime cutoff) is refused, naming it."""
-        refused = [(key, f"{what} is not built in this version of mpismac (issue 16, algorithm configuration)")
-                   for key, what in (("adaptive_capping", "adaptive capping"), ("runtime_cutoff", "a runtime cutoff"),
-                                     ("adaptive_capping_slackfactor", "adaptive capping"))
-                   if getattr(self, key) not in (None, False)]
-        if refused:
-            raise ScenarioError(SOURCE, refused)
+        """Our scenario for `facade` with the `knobs` the facade's components set. The runtime
+        fields (adaptive capping, a runtime cutoff) are AlgorithmConfigurationFacade's: there
+        they make the cost the trial's measured wall time (run_objective runtime); elsewhere
+        they are refused, by name."""
+        runtime = {key: getattr(self, key) for key in ("adaptive_capping", "runtime_cutoff",
+                                                       "adaptive_capping_slackfactor")
+                   if getattr(self, key) not in (None, False)}
+        if runtime and facade != "algorithm_configuration":
+            raise ScenarioError(SOURCE, [(key, "is AlgorithmConfigurationFacade's (algorithm configuration on "
+                                               "runtime)") for key in runtime])
         objectives = [self.objectives] if isinstance(self.objectives, str) else list(self.objectives)
         threshold = self.termination_cost_threshold
         no_threshold = threshold is None or (not isinstance(threshold, list) and math.isinf(threshold))
@@ -84,4 +86,9 @@ class Scenario:
             "instance_features": self.instance_features, "min_budget": self.min_budget,
             "max_budget": self.max_budget, "seed": self.seed, "facade": facade, **knobs,
         }
+        if runtime:  # SMAC3's target returns its runtime, which is the wall time it took
+            raw.update(run_objective="runtime", runtime_measure="wall", runtime_cutoff=self.runtime_cutoff,
+                       adaptive_capping=bool(self.adaptive_capping))
+            if self.adaptive_capping_slackfactor is not None:
+                raw["adaptive_capping_slackfactor"] = self.adaptive_capping_slackfactor
         return MpismacScenario.from_dict(raw, source=SOURCE)
