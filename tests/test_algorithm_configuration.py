@@ -328,6 +328,16 @@ n_trials: 12
     assert bad.returncode == 2 and "--configs: 'best' is not default, incumbent" in bad.stderr
     none = run_cli("evaluate", str(run_dir), "--instances", "train", "--configs", "0")
     assert none.returncode == 0 and "2 train instance(s)" in none.stdout
+    smac = pytest.importorskip("smac", reason="SMAC3 is in the test extra")  # the run exported loads in SMAC3
+    from smac.runhistory import RunHistory
+
+    assert run_cli("export", str(run_dir), "--format", "smac3", "-o", str(tmp_path / "s3")).returncode == 0
+    scenario = smac.Scenario.load(tmp_path / "s3")
+    assert scenario.runtime_cutoff == 1.0 and scenario.adaptive_capping and scenario.instances == ["a", "b"]
+    rh = RunHistory()
+    rh.load(tmp_path / "s3" / "runhistory.json", scenario.configspace)
+    ours = load_run(run_dir).state.runhistory.trials.values()
+    assert len(rh) == len(ours) and all(v.status in (1, 3) for v in rh.values())  # CAPPED is SMAC3's TIMEOUT
 
 
 @pytest.mark.skipif(shutil.which("minisat") is None, reason="no minisat (Debian: apt-get install minisat)")
