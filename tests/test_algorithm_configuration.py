@@ -95,6 +95,23 @@ def test_a_cap_lowered_while_the_trial_runs_stops_it(tmp_path):
         ex.close()
 
 
+def test_a_target_that_stops_itself_at_its_cap_is_capped_not_timed_out(tmp_path):
+    """An AClib wrapper given a capped cutoff stops its solver there and prints TIMEOUT: that is
+    a run stopped at its cap (CAPPED, a lower bound), and only at the full cutoff a TIMEOUT."""
+    line = "print('Result of this algorithm run: TIMEOUT, 0.1, 0, 0, 1')"
+    spec = TargetSpec("command", argv=(sys.executable, "-c", line), convention="aclib")
+    setup = TrialSetup(SPACE, ("cost",), (50.0,), None, RuntimeRule(cutoff=5.0))
+    ex = ChildExecutor(spec, setup, Limits(), tmp_path / "trial.log")
+    ex.start()
+    try:
+        capped = _run(ex, 0.5, cutoff=2.0)
+        assert capped.status == Status.CAPPED and capped.cost == (2.0,)
+        timeout = _run(ex, 0.5)
+        assert timeout.status == Status.TIMEOUT and timeout.cost == (50.0,)
+    finally:
+        ex.close()
+
+
 def _ac(**keys) -> Scenario:
     return Scenario(configspace=ConfigurationSpace({"x": (0.0, 1.0)}), facade="algorithm_configuration",
                     instances=["a", "b", "c", "d"], run_objective="runtime", runtime_cutoff=10.0,
@@ -248,6 +265,8 @@ def test_an_aclib_scenario_file_runs_as_it_is(tmp_path):
     run = load_run(tmp_path / "out" / tmp_path.name / "0")  # named after the scenario's folder
     statuses = {r.status for r in run.state.runhistory.trials.values()}
     assert Status.CAPPED in statuses and Status.SUCCESS in statuses
+    for r in run.state.runhistory.trials.values():  # a stop at a cap below 1 s (ours or the wrapper's own
+        assert r.status != Status.TIMEOUT or r.additional_info["cutoff"] == 1.0  # TIMEOUT there) is CAPPED
     crashed = [r for r in run.state.runhistory.trials.values() if r.status == Status.CRASHED]
     assert all(r.cost == (10.0,) for r in crashed)  # PAR10 of the 1 s cutoff
     with pytest.raises(ScenarioError, match="overall_obj.*line"):

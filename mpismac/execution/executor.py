@@ -345,9 +345,11 @@ class ChildExecutor:
         end = time.time()
         if self._runtime is not None and status in (Status.SUCCESS, Status.TIMEOUT) and not cost:
             used = info.get("cpu_time", 0.0) if self._runtime.measure == "cpu" else end - self._started
-            status, runtime = self._runtime.outcome(used, self._cap) if status == Status.SUCCESS \
-                else (Status.TIMEOUT, self._runtime.par_factor * self._runtime.cutoff)
-            cost, info["runtime"] = (runtime,), round(used, 6)
+            info["runtime"] = round(used, 6)
+            if status == Status.TIMEOUT:  # the target stopped itself at the cutoff it was given: its cap
+                used = max(used, self._runtime.cutoff if self._cap is None else self._cap)
+            status, runtime = self._runtime.outcome(used, self._cap)
+            cost = (runtime,)
         if not cost or status not in (Status.SUCCESS, Status.CAPPED, Status.TIMEOUT):
             cost = self._crash_cost
         return TrialValue(tuple(cost), status, self._started, end, info)

@@ -18,8 +18,10 @@ with open(os.environ["ACLIB_CALLS"], "a") as f:
 if params.get("mode") == "crash":
     print("Result of this algorithm run: CRASHED, 0, 0, 0, " + seed)
     sys.exit(0)
-end = time.process_time() + float(params["t"]) * FACTOR[instance]
+need = float(params["t"]) * FACTOR[instance]
+end = time.process_time() + min(need, float(cutoff))  # a wrapper stops its solver at the cutoff it is given
 while time.process_time() < end:
     pass
 print("some solver output first")
-print(f"Result of this algorithm run: SAT, {time.process_time():.3f}, 0, 0, {seed}")
+status = "SAT" if need < float(cutoff) else "TIMEOUT"
+print(f"Result of this algorithm run: {status}, {time.process_time():.3f}, 0, 0, {seed}")
