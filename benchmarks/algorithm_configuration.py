@@ -225,9 +225,11 @@ TOOLS = {"ours": (Ours, True), "ours-nocap": (Ours, False), "smac3": (Smac3, Tru
 
 
 def simulate(tool_name: str, solver: Solver, train: list[str], feats: dict[str, list[float]], seed: int,
-             workers: int, budget: float, max_trials: int) -> dict[str, Any]:
+             workers: int, budget: float, max_trials: int, max_tool_cpu: float) -> dict[str, Any]:
     """Run a tool until the target CPU it spent reaches `budget` (or it asked `max_trials`
-    trials: SMAC3 hands out many trials with a cap of 0, which cost no target time but its own);
+    trials: SMAC3 hands out many trials with a cap of 0, which cost no target time but its own;
+    or its own CPU passed `max_tool_cpu`: SMAC3's marginalized predictions, one joblib call per
+    configuration, grow to seconds per ask);
     its final configuration, the CPU it spent, the configurations it evaluated and its own CPU
     per trial."""
     cls, capping = TOOLS[tool_name]
@@ -236,7 +238,7 @@ def simulate(tool_name: str, solver: Solver, train: list[str], feats: dict[str, 
     running: list[list[Any]] = []  # heap of [end, order, handle, solved, used, cap, start, full_used]
     configs: set[str] = set()
     while True:
-        while len(running) < workers and spent < budget and asked < max_trials:
+        while len(running) < workers and spent < budget and asked < max_trials and cpu < max_tool_cpu:
             t0 = time.process_time()
             handle, config, instance, seed_, cap = tool.ask()
             cpu += time.process_time() - t0
@@ -264,7 +266,7 @@ def simulate(tool_name: str, solver: Solver, train: list[str], feats: dict[str, 
                     entry[0], entry[3], entry[4], entry[5] = stop, False, stop - entry[6], new_cap
             heapq.heapify(running)
     incumbent = tool.incumbent()
-    return {"incumbent": incumbent, "spent": spent, "configs": len(configs), "trials": asked,
+    return {"incumbent": incumbent, "spent": spent, "configs": len(configs), "trials": asked, "tool_cpu_s": cpu,
             "zero_caps": zero_caps,
             "cpu_per_trial_s": cpu / max(1, asked), "clock": clock}
 
@@ -372,10 +374,13 @@ def main() -> None:
     parser.add_argument("--families", default="uf,flat")
     parser.add_argument("--tools", default="ours,ours-nocap,smac3,irace")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only-seed", type=int, help="run this seed alone (several processes, one cache each)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[], help="more caches to read for --table")
     parser.add_argument("--workers", default="1,8")
     parser.add_argument("--budget", type=float, default=300.0, help="target CPU seconds per configuration run")
     parser.add_argument("--cutoff", type=float, default=5.0)
     parser.add_argument("--max-trials", type=int, default=2000, help="trials a tool may ask for at most")
+    parser.add_argument("--max-tool-cpu", type=float, default=600.0, help="CPU seconds a tool may take itself")
     parser.add_argument("--n", type=int, default=50, help="formulas per family and split")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench/ac.json"))
     parser.add_argument("--table", action="store_true", help="print the table of what the cache holds")
@@ -394,7 +399,8 @@ def main() -> None:
             data["runs"][key] = {"test": solver.par(default, sets[family]["test"])}
             save(args.cache, data)
         for w in workers:
-            for seed in range(args.seeds):  # every tool on a seed before the next seed: partial tables compare
+            seeds = range(args.seeds) if args.only_seed is None else [args.only_seed]
+            for seed in seeds:  # every tool on a seed before the next seed: partial tables compare
                 for tool in tools:
                     key = f"{tool}/{family}/{w}/{seed}/{args.budget:g}/{args.cutoff:g}"
                     if key in data["runs"]:
@@ -405,7 +411,7 @@ def main() -> None:
                         options = run["options"]
                     else:
                         run = simulate(tool, solver, sets[family]["train"], feats, seed, w, args.budget,
-                                       args.max_trials)
+                                       args.max_trials, args.max_tool_cpu)
                         options = options_of(run.pop("incumbent") or {}) if run.get("incumbent") is not None \
                             else default
                     run["options"] = options
@@ -416,6 +422,8 @@ def main() -> None:
                     print(f"{key}: test PAR10 {run['test'][0]:.3f} ({run['test'][1]} timeouts) in "
                           f"{run['seconds']:.0f} s", flush=True)
     if args.table:
+        for other in args.merge:
+            data["runs"] = {**load(other)["runs"], **data["runs"]}
         print(table(data, families, tools, workers, args.seeds, args.budget, args.cutoff))
 
 
