@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "mpismac"
-BOTTOM = {"errors", "trial", "space", "target", "scenario", "yamlio", "pareto"}
+BOTTOM = {"errors", "trial", "space", "target", "scenario", "aclib", "yamlio", "pareto"}
 MAY_IMPORT = {  # part -> the mpismac parts it may import (besides itself)
     "bottom": BOTTOM,
     "runhistory": BOTTOM,
