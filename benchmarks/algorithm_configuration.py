@@ -384,6 +384,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50, help="formulas per family and split")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench/ac.json"))
     parser.add_argument("--table", action="store_true", help="print the table of what the cache holds")
+    parser.add_argument("--no-run", action="store_true", help="run nothing: with --table, only the table")
     args = parser.parse_args()
     folder = args.cache.parent / "ac-instances"
     sets = make_instances(folder, args.n)
@@ -393,7 +394,7 @@ def main() -> None:
     families, tools = args.families.split(","), args.tools.split(",")
     workers = [int(w) for w in args.workers.split(",")]
     default = options_of(dict(_space().get_default_configuration()))
-    for family in families:
+    for family in [] if args.no_run else families:
         key = f"default/{family}"
         if key not in data["runs"]:
             data["runs"][key] = {"test": solver.par(default, sets[family]["test"])}
