@@ -278,20 +278,9 @@ def test_capping_in_a_real_mpiexec_job(tmp_path):
     """4 ranks (3 workers) racing challengers at once: runs are capped while others of the same
     challenger are in flight, no capped configuration becomes the incumbent, and the incumbent
     is among the fastest configurations that finished every instance."""
-    (tmp_path / "s.yaml").write_text(f"""
-name: ac
-output_directory: {tmp_path / 'out'}
-configspace: {{hyperparameters: [{{type: uniform_float, name: t, lower: 0.02, upper: 1.0, default_value: 0.4}}]}}
-target: {DATA / 'runtime_targets.py'}:spin
-facade: algorithm_configuration
-instances: [a, b, c, d]
-run_objective: runtime
-runtime_cutoff: 1.5
-deterministic: true
-n_trials: 40
-""")
+    path = _ac_scenario(tmp_path, 40)
     started = time.monotonic()
-    proc = mpirun(4, "-m", "mpismac", "run", str(tmp_path / "s.yaml"), "--quiet", timeout=300)
+    proc = mpirun(4, "-m", "mpismac", "run", str(path), "--quiet", timeout=300)
     assert proc.returncode == 0, proc.stderr
     trials = load_run(tmp_path / "out" / "ac" / "0").state.runhistory.trials.values()
     capped = {r.config_id for r in trials if r.status == Status.CAPPED}
