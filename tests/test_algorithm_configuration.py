@@ -239,7 +239,7 @@ def test_aclib_call_and_result_line():
 
 
 def _aclib_folder(tmp_path: Path, runs: int, **extra: str) -> Path:
-    (tmp_path / "space.pcs").write_text("t real [0.02, 1.0] [0.5]\nmode categorical {fast, crash} [fast]\n")
+    (tmp_path / "space.pcs").write_text("t real [0.02, 1.0] [0.2]\nmode categorical {fast, crash} [fast]\n")
     (tmp_path / "train.txt").write_text("a\nb\nc\nd\n")
     (tmp_path / "scenario.txt").write_text("\n".join([
         f"algo = {DATA / 'aclib_wrapper.py'}", "paramfile = space.pcs", "instance_file = train.txt",

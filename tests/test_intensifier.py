@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from ConfigSpace import ConfigurationSpace
+from ConfigSpace import ConfigurationSpace, Float
 
 from mpismac import Optimizer, Scenario
 from mpismac.trial import Status, TrialValue
@@ -117,15 +117,43 @@ def test_the_next_trial_comes_from_the_oldest_race_that_wants_one():
     cs = ConfigurationSpace({"x": (-1.0, 1.0)})
     opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=400, seed=3, deterministic=False))
     rng = np.random.default_rng(0)
-    pending = []
+    pending, deepest = [], 0
     for _ in range(300):
         intensifier = opt._intensifier
-        wanted = [(c, intensifier.n_inc) for c in intensifier.incumbents] + list(intensifier.races.items())
-        expected = next(((c, k) for c, stage in wanted for k in range(stage) if (c, k) not in intensifier.started),
-                        None)
+        deepest = max(deepest, *intensifier.races.values(), 0)
+        wanted = [(c, range(intensifier.n_inc)) for c in intensifier.incumbents] + \
+            [(c, intensifier._stage_pairs(c, stage)) for c, stage in intensifier.races.items()]
+        expected = next(((c, k) for c, pairs in wanted for k in pairs if (c, k) not in intensifier.started), None)
         assert intensifier.next_trial() == expected
         pending.append(opt.ask())
         if len(pending) > 40 or rng.random() < 0.4:  # results out of order, many races open
             info = pending.pop(int(rng.integers(len(pending))))
             opt.tell(info, _true(info.config) + _noise(info.seed, None))
-    assert max(opt._intensifier.races.values()) > 1  # races went past their first pair
+    assert deepest > 1  # races went past their first pair
+
+
+def test_a_challenger_better_on_average_beats_an_incumbent_lucky_on_the_first_instance():
+    """Each challenger races on the incumbent's pairs in an order of its own: with one order for
+    all, a challenger slower than the incumbent on the first pair alone was dropped there, however
+    much better it is on the others. The incumbent (`x` < 0.1) is fastest on the first pair only;
+    the challengers (`x` >= 0.1) cost 0.5 on every pair, and one of them must win."""
+    instances = [f"i{k}" for k in range(12)]
+    cs = ConfigurationSpace()
+    cs.add(Float("x", (0.0, 1.0), default=0.0))
+    opt = Optimizer(Scenario(configspace=cs, facade="random", n_trials=150, seed=4, deterministic=True,
+                             instances=instances, use_default_config=True))
+    lucky = opt._intensifier.pairs[0][0]
+    first_pairs = set()
+    for _ in range(150):
+        info = opt.ask()
+        if info.config["x"] < 0.1:
+            cost = 0.0 if info.instance == lucky else 1.0
+        else:
+            cost = 0.5
+            trials = opt.runhistory.trials.values()
+            if not any(r.config_id == info.config_id and r.trial_id != info.trial_id for r in trials):
+                first_pairs.add(info.instance)
+        opt.tell(info, cost)
+    assert opt.runhistory.configs[opt.runhistory.trials[0].config_id]["x"] == 0.0  # the lucky one went first
+    assert len(first_pairs) > len(instances) // 2  # challengers began on many of the incumbent's pairs
+    assert opt.incumbent is not None and opt.incumbent.config["x"] >= 0.1 and opt.incumbent.cost == (0.5,)

@@ -1,12 +1,15 @@
 """Racing (SMAC's intensification) over (instance, seed) pairs.
 
 Pairs come in one fixed order derived from the seed: seeds outermost, the instances shuffled
-within each seed. The incumbents have run on the first `n_inc` pairs. A challenger runs on the
-first 1, 2, 4, ... of those pairs; after each stage it is compared with each incumbent on the
-pairs both have finished and dropped as soon as one is better. One that survives all `n_inc`
-pairs becomes an incumbent, and the incumbents then get one more pair (up to
-`max_config_calls`). A decision waits until its stage's trials have all finished, so the
-order in which trials finish does not change the outcome.
+within each seed. The incumbents have run on the first `n_inc` pairs. A challenger runs on 1,
+2, 4, ... of those pairs, taken in an order of its own (drawn from the seed and its id, as
+SMAC2 and SMAC3 shuffle the incumbent's runs for each challenger: with one order for all, a
+challenger slower than the incumbent on the first instance alone never got past it); after
+each stage it is compared with each incumbent on the pairs of the stage and dropped as soon as
+one is better. One that survives all `n_inc` pairs becomes an incumbent, and the incumbents
+then get one more pair (up to `max_config_calls`). A decision waits until its stage's trials
+have all finished, so the order in which trials finish does not change the outcome.
+Multi-fidelity: a challenger starts on the first pair, where its lower rungs ran.
 
 One objective: there is one incumbent; a challenger is dropped when its mean cost is higher,
 and replaces the incumbent when it is as good. Several objectives: the incumbents are the
@@ -66,7 +69,11 @@ class Intensifier:
         self.n_objectives = len(scenario.objectives)
         self.results: dict[int, dict[int, np.ndarray]] = {}  # config -> pair -> cost
         self.started: set[tuple[int, int]] = set()
+        self._ran: dict[int, list[int]] = {}  # config -> the pairs it started, in that order
         self._raced: set[int] = set()
+        self._order_seed = scenario.seed if pairs_seed is None else pairs_seed
+        self._first_fixed = scenario.facade == "multi_fidelity"
+        self._orders: dict[int, np.ndarray] = {}  # racing config -> its order of the pairs
         below = scenario.max_budget if scenario.facade == "multi_fidelity" else None  # lower rungs: not raced
         for r in rh.trials.values():
             k = self.pair_of(r.instance, r.seed)
@@ -118,12 +125,33 @@ class Intensifier:
                     return incumbent, k
         while self._wanting:
             config_id = self._wanting[0][1]
-            stage = self.races.get(config_id, 0)
-            wanted = next((k for k in range(stage) if (config_id, k) not in self.started), None)
-            if wanted is not None:
-                return config_id, wanted
+            if config_id in self.races:
+                stage = self._stage_pairs(config_id, self.races[config_id])
+                wanted = next((k for k in stage if (config_id, k) not in self.started), None)
+                if wanted is not None:
+                    return config_id, wanted
             heapq.heappop(self._wanting)  # every pair of its stage started: back when the stage grows
         return None
+
+    def _order(self, config_id: int) -> np.ndarray:
+        """The challenger's own order of all pairs (multi-fidelity: the first pair first)."""
+        order = self._orders.get(config_id)
+        if order is None:
+            first = 1 if self._first_fixed else 0
+            rest = generator(self._order_seed, "challenger-order", config_id).permutation(self.max_calls - first)
+            order = self._orders[config_id] = np.concatenate([np.arange(first), rest + first])
+        return order
+
+    def _stage_pairs(self, config_id: int, stage: int) -> list[int]:
+        """The incumbents' pairs a challenger races on at `stage`: those it started already, then
+        the next ones in its order, `stage` in all (more when runs shared by other ranks gave it
+        more)."""
+        pairs = [k for k in self._ran.get(config_id, ()) if k < self.n_inc]
+        if len(pairs) < stage:
+            order = self._order(config_id)
+            ahead = (int(k) for k in order[order < self.n_inc] if (config_id, int(k)) not in self.started)
+            pairs.extend(k for k, _ in zip(ahead, range(stage - len(pairs)), strict=False))
+        return pairs
 
     def _set_stage(self, config_id: int, stage: int) -> None:
         """A race enters `stage` (a new one: stage 1)."""
@@ -132,10 +160,10 @@ class Intensifier:
         heapq.heappush(self._wanting, (entered, config_id))
 
     def add_challenger(self, config_id: int) -> tuple[int, int]:
-        """A new configuration enters the race on the first pair."""
+        """A new configuration enters the race on the first pair of its order."""
         if not self.incumbents and not self.races or not self.knows(config_id):
             self._set_stage(config_id, 1)
-        return config_id, 0
+        return config_id, self._stage_pairs(config_id, 1)[0]
 
     def add_shared(self, config_id: int, pair: int) -> None:
         """A run made elsewhere on one of our pairs: a configuration new to the race becomes a
@@ -145,7 +173,9 @@ class Intensifier:
         self.mark_started(config_id, pair)
 
     def mark_started(self, config_id: int, pair: int) -> None:
-        self.started.add((config_id, pair))
+        if (config_id, pair) not in self.started:
+            self.started.add((config_id, pair))
+            self._ran.setdefault(config_id, []).append(pair)
         self._raced.add(config_id)
 
     def cap(self, config_id: int, pair: int, cutoff: float) -> float:
@@ -156,30 +186,32 @@ class Intensifier:
         stage = self.races.get(config_id)
         if not self.capping or stage is None or not self.incumbents or config_id in self.incumbents:
             return cutoff
-        theirs = self._sum(self.incumbents[0], max(stage, pair + 1))
+        pairs = {*self._stage_pairs(config_id, stage), pair}
+        theirs = self._sum(self.incumbents[0], pairs)
         if theirs is None:
             return cutoff
         mine = self.results.get(config_id, {})
-        used = sum(float(mine[k][0]) for k in range(max(stage, pair + 1)) if k in mine and k != pair)
+        used = sum(float(mine[k][0]) for k in pairs if k in mine and k != pair)
         return round(max(0.0, min(cutoff, self.slack * theirs - used)), 6)
 
-    def _sum(self, config_id: int, n: int) -> float | None:
-        """Summed first cost over pairs 0..n-1, None until all of them have finished."""
+    def _sum(self, config_id: int, pairs: Iterable[int]) -> float | None:
+        """Summed first cost over `pairs`, None until all of them have finished."""
         got = self.results.get(config_id, {})
-        if any(k not in got for k in range(n)):
+        costs = [got.get(k) for k in pairs]
+        if any(c is None for c in costs):
             return None
-        return float(sum(got[k][0] for k in range(n)))
+        return float(sum(c[0] for c in costs if c is not None))
 
-    def _lost_early(self, config_id: int, stage: int) -> bool:
+    def _lost_early(self, config_id: int, pairs: list[int]) -> bool:
         """Capping: whether a racing challenger has lost before its stage finished (a run
         stopped at its cap, or finished runs that add up to more than the incumbent's)."""
         if config_id in self._capped:
             return True
-        theirs = self._sum(self.incumbents[0], stage)
+        theirs = self._sum(self.incumbents[0], pairs)
         if theirs is None:
             return False
         mine = self.results.get(config_id, {})
-        return sum(float(mine[k][0]) for k in range(stage) if k in mine) > theirs
+        return sum(float(mine[k][0]) for k in pairs if k in mine) > theirs
 
     # -- results -----------------------------------------------------------------------------------
 
@@ -205,12 +237,12 @@ class Intensifier:
                 only = None
         return self.incumbents != before
 
-    def _mean(self, config_id: int, n: int) -> np.ndarray | None:
-        """Mean cost per objective over pairs 0..n-1, None until all of them have finished."""
+    def _mean(self, config_id: int, pairs: list[int]) -> np.ndarray | None:
+        """Mean cost per objective over `pairs`, None until all of them have finished."""
         got = self.results.get(config_id, {})
-        if any(k not in got for k in range(n)):
+        if any(k not in got for k in pairs):
             return None
-        return np.array([got[k] for k in range(n)]).mean(axis=0)
+        return np.array([got[k] for k in pairs]).mean(axis=0)
 
     def _beats(self, theirs: np.ndarray, mine: np.ndarray) -> bool:
         """Whether an incumbent's mean costs drop a challenger's: lower (one objective), or at
@@ -223,38 +255,45 @@ class Intensifier:
         """Decide one race that can be decided (`only` that configuration's), True if one was."""
         races = list(self.races.items()) if only is None else [(only, self.races[only])] if only in self.races else []
         for config_id, stage in races:
-            if self.capping and self.incumbents and self._lost_early(config_id, stage):
-                del self.races[config_id]
-                self.n_inc = min(self.max_calls, self.n_inc + 1)
+            pairs = self._stage_pairs(config_id, stage)
+            if self.capping and self.incumbents and self._lost_early(config_id, pairs):
+                self._drop(config_id)
                 return True
-            mine = self._mean(config_id, stage)
+            mine = self._mean(config_id, pairs)
             if mine is None:
                 continue
             if not self.incumbents:  # the first challenger that finished with finite costs
                 if np.all(np.isfinite(mine)):
-                    self._promote(config_id, stage, trial_id, [])
+                    self._promote(config_id, len(pairs), trial_id, [])
                 else:
-                    del self.races[config_id]
+                    self._drop(config_id)
                 return True
-            theirs = [self._mean(c, stage) for c in self.incumbents]
+            theirs = [self._mean(c, pairs) for c in self.incumbents]
             if any(t is None for t in theirs):
                 continue  # wait for the incumbents' trials on these pairs
             if any(self._beats(t, mine) for t in theirs if t is not None):
-                del self.races[config_id]
-                self.n_inc = min(self.max_calls, self.n_inc + 1)  # a lucky incumbent cannot hide
+                self._drop(config_id)
                 return True
-            if stage >= self.n_inc:
+            if len(pairs) >= self.n_inc:
                 kept = [] if self.n_objectives == 1 else [c for c, t in zip(self.incumbents, theirs, strict=True)
                                                           if not dominates(mine, t)]  # type: ignore[arg-type]
-                self._promote(config_id, stage, trial_id, kept)
+                self._promote(config_id, len(pairs), trial_id, kept)
                 return True
-            self._set_stage(config_id, min(2 * stage, self.n_inc))
+            self._set_stage(config_id, min(2 * len(pairs), self.n_inc))
             return True
         return False
+
+    def _drop(self, config_id: int) -> None:
+        """A challenger lost; the incumbents get one more pair (a lucky incumbent cannot hide)."""
+        del self.races[config_id]
+        self._orders.pop(config_id, None)
+        if self.incumbents:
+            self.n_inc = min(self.max_calls, self.n_inc + 1)
 
     def _promote(self, config_id: int, stage: int, trial_id: int, kept: list[int]) -> None:
         """`config_id` joins the incumbents `kept` (one objective: none, it replaces the incumbent)."""
         self.races.pop(config_id, None)
+        self._orders.pop(config_id, None)
         self.incumbents = [*kept, config_id]
         self.n_inc = min(self.max_calls, max(self.n_inc, stage) + (1 if stage >= self.n_inc else 0))
         self.changed_by = trial_id
