@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SIZES = {"uf": 230, "flat": 600}  # variables (uf) and vertices (flat): the default minisat takes ~0.1-2 s
+SIZES = {"uf": 230, "flat": 550}  # variables (uf) and vertices (flat): the default minisat takes ~0.1-2 s
 
 
 def uniform_3sat(n: int, rng: np.random.Generator) -> list[list[int]]:
