@@ -4,11 +4,14 @@ run, as SMAC's, rather than over each configuration's mean cost.
 A configuration raced on two easy instances and another on all fifty have means that cannot be
 compared; a model of each run's cost from the configuration and the instance's features can,
 and its prediction averaged over the training instances ranks configurations as the racing
-does. Without instance features the instance is described by its hardness: the mean log cost
-of the runs on it. With `run_objective: runtime` the model learns log runtimes, and a run that
-was stopped (at its cap, or at the cutoff) is a censored observation: its runtime is at least
-what it ran, and is imputed as the forest's expectation above that bound (SMAC2's imputation,
-two rounds), never beyond par_factor x cutoff.
+does. An instance is described by its features, if given, and always by its hardness: the mean
+log cost of the runs on it (features such as a formula's size often barely tell instances of one
+family apart, while their runtimes span orders of magnitude). Leaves hold at least MIN_LEAF runs:
+one run's cost is noisy, and leaves of one run ranked configurations no better than chance
+(benchmarks/README.md, "Algorithm configuration"). With `run_objective: runtime` the model
+learns log runtimes, and a run that was stopped (at its cap, or at the cutoff) is a censored
+observation: its runtime is at least what it ran, and is imputed as the forest's expectation
+above that bound (SMAC2's imputation, two rounds), never beyond par_factor x cutoff.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .surrogate import Forest
 N_REPRESENTATIVES = 8  # training instances the prediction of a configuration is averaged over
 MAX_RUNS = 4000  # runs a model learns from at most (a seeded sample beyond)
 IMPUTATION_ROUNDS = 2
+MIN_LEAF = 5  # runs per leaf at least
 MIN_RUNTIME = 1e-3  # seconds: log of a runtime measured as 0
 
 
@@ -50,8 +54,8 @@ class RunData:
 
 
 def _hardness(instances: list[str], y: np.ndarray) -> dict[str, np.ndarray]:
-    """Each instance's mean target over its runs (censored ones at their bound): the model's
-    description of an instance without features, and the order representatives are picked in."""
+    """Each instance's mean target over its runs (censored ones at their bound): a feature of
+    the instance for the model, and the order representatives are picked in."""
     runs: dict[str, list[float]] = {}
     for i, v in zip(instances, y, strict=True):
         runs.setdefault(i, []).append(float(v))
@@ -65,7 +69,7 @@ def fit_censored(x: np.ndarray, y: np.ndarray, censored: np.ndarray, ceiling: fl
     mean and spread, truncated there), at most `ceiling`, and the forest refit, twice. The
     forest and the values it was last fit on."""
     y, bound = y.copy(), y[censored].astype(float)
-    forest = Forest()
+    forest = Forest(MIN_LEAF)
     forest.fit(x, y, seed)
     for round_ in range(IMPUTATION_ROUNDS if censored.any() else 0):
         mean, var = forest.predict(x[censored])
@@ -73,7 +77,7 @@ def fit_censored(x: np.ndarray, y: np.ndarray, censored: np.ndarray, ceiling: fl
         alpha = (bound - mean) / sd
         above = mean + sd * np.exp(norm.logpdf(alpha) - norm.logsf(alpha))  # E[Y | Y > bound]
         y[censored] = np.minimum(np.maximum(above, bound), max(ceiling, float(bound.max())))
-        forest = Forest()
+        forest = Forest(MIN_LEAF)
         forest.fit(x, y, derived_int(seed, "imputation", round_))
     return forest, y
 
@@ -130,7 +134,7 @@ class InstanceBO(ModelBO):
         instances = [str(r.instance) for r in runs]
         hardness = _hardness(instances, y)
         table = hardness if self.features is None else \
-            {i: np.asarray(self.features[i], dtype=np.float32) for i in hardness}
+            {i: np.concatenate([np.asarray(self.features[i], dtype=np.float32), h]) for i, h in hardness.items()}
         order = sorted(hardness, key=lambda i: (float(hardness[i][0]), i))  # easiest to hardest
         picks = np.unique(np.linspace(0, len(order) - 1, min(N_REPRESENTATIVES, len(order))).round().astype(int))
         representatives = np.array([table[order[p]] for p in picks], dtype=np.float32)

@@ -13,7 +13,7 @@ N_TREES = 30
 class Forest:
     """Predictive mean and variance of a cost (already transformed) from N_TREES extremely
     randomized trees (scikit-learn's `ExtraTreeRegressor`: a random threshold per feature, the
-    best of those per split, leaves of at least one sample), each on all the data (no
+    best of those per split, leaves of at least `min_leaf` samples), each on all the data (no
     bootstrap): their mean is smoother than a random forest's, and their spread is zero on the
     data and grows with the distance to it.
 
@@ -21,8 +21,10 @@ class Forest:
     points the ensemble's per-tree bookkeeping (cloning, parameter checks) costs more than the
     fits themselves."""
 
-    def __init__(self):
+    def __init__(self, min_leaf: int = 1):
+        """`min_leaf`: samples per leaf at least (more for noisy per-run data)."""
         self._trees: list = []
+        self.min_leaf = min_leaf
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None:
         rng = np.random.default_rng(seed)
@@ -32,7 +34,7 @@ class Forest:
         state = np.random.RandomState(int(rng.integers(2**31 - 1)))  # one stream for all trees: cheap
         with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
             for _ in range(N_TREES):
-                tree = ExtraTreeRegressor(min_samples_leaf=1, max_features=1.0, random_state=state)
+                tree = ExtraTreeRegressor(min_samples_leaf=self.min_leaf, max_features=1.0, random_state=state)
                 tree.fit(x, y, check_input=False)
                 trees.append(tree)
         self._trees = trees
