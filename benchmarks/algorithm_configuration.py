@@ -31,6 +31,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -120,7 +121,7 @@ class Solver:
                 used = usage.ru_utime + usage.ru_stime
                 return proc.returncode in (10, 20) and used < cap, used
             if procs.cpu_seconds(proc.pid) >= cap:
-                proc.kill()
+                os.kill(proc.pid, signal.SIGKILL)  # not proc.kill(): its poll() may reap the child first
                 _, status, usage = os.wait4(proc.pid, 0)
                 proc.returncode = os.waitstatus_to_exitcode(status)
                 return False, max(cap, usage.ru_utime + usage.ru_stime)
@@ -276,7 +277,7 @@ def simulate(tool_name: str, solver: Solver, train: list[str], feats: dict[str, 
 RUNNER = '''#!{python}
 """irace's target runner: ID INSTANCE_ID SEED INSTANCE BOUND OPTIONS... -> cost and CPU seconds.
 Self-contained (no imports beyond the standard library): irace starts one per run."""
-import math, os, subprocess, sys, time
+import math, os, signal, subprocess, sys, time
 _, _, seed, instance, bound, *options = sys.argv[1:]
 cap = min(float(bound), {cutoff!r})
 proc = subprocess.Popen(["minisat", "-verb=0", f"-cpu-lim={{math.ceil(cap) + 1}}", f"-rnd-seed={{int(seed) + 1}}",
@@ -290,7 +291,7 @@ while True:
         break
     with open(f"/proc/{{proc.pid}}/stat", "rb") as f:
         if sum(int(v) for v in f.read().rsplit(b")", 1)[1].split()[11:15]) / tick >= cap:
-            proc.kill()
+            os.kill(proc.pid, signal.SIGKILL)  # not proc.kill(): its poll() may reap the child first
             _, _, usage = os.wait4(proc.pid, 0)
             used, solved = max(cap, usage.ru_utime + usage.ru_stime), False
             break
