@@ -17,7 +17,9 @@ summed over runs (irace's maxTime; SMAC2's tunerTimeout counts the same), not a 
 that what capping saves buys more runs.
 
 Also reported: test PAR10 of minisat's default, the target CPU per configuration evaluated with
-and without our capping (`ours-nocap`), and the configurator's own CPU per trial.
+and without our capping (`ours-nocap`; `random` and `random-nocap` race the same random
+configurations in the same order, so that their difference is capping's alone), and the
+configurator's own CPU per trial.
 """
 
 from __future__ import annotations
@@ -146,10 +148,12 @@ def _space():
 
 
 class Ours:
+    facade = "algorithm_configuration"
+
     def __init__(self, train: list[str], feats: dict[str, list[float]], cutoff: float, seed: int, capping: bool):
         from mpismac import Optimizer, Scenario
 
-        self.opt = Optimizer(Scenario(configspace=_space(), facade="algorithm_configuration", instances=train,
+        self.opt = Optimizer(Scenario(configspace=_space(), facade=self.facade, instances=train,
                                       instance_features={i: feats[i] for i in train}, run_objective="runtime",
                                       runtime_cutoff=cutoff, deterministic=True, n_trials=10**7, seed=seed,
                                       adaptive_capping=capping))
@@ -176,6 +180,13 @@ class Ours:
     def incumbent(self) -> dict[str, Any] | None:
         inc = self.opt.incumbent
         return None if inc is None else dict(inc.config)
+
+
+class Random(Ours):
+    """Our racing and capping on random configurations: the same configurations in the same order
+    with capping on and off, so that the difference in CPU per configuration is capping's alone."""
+
+    facade = "random"
 
 
 def _never(config: Any, instance: str, seed: int = 0, cutoff: float | None = None) -> float:
@@ -222,7 +233,8 @@ class Smac3:
         return None if inc is None else dict(inc)
 
 
-TOOLS = {"ours": (Ours, True), "ours-nocap": (Ours, False), "smac3": (Smac3, True)}
+TOOLS = {"ours": (Ours, True), "ours-nocap": (Ours, False), "smac3": (Smac3, True),
+         "random": (Random, True), "random-nocap": (Random, False)}
 
 
 def simulate(tool_name: str, solver: Solver, train: list[str], feats: dict[str, list[float]], seed: int,
@@ -417,12 +429,13 @@ def main() -> None:
                         options = options_of(run.pop("incumbent") or {}) if run.get("incumbent") is not None \
                             else default
                     run["options"] = options
-                    run["test"] = solver.par(options, sets[family]["test"])
+                    # random configurations measure capping, not quality: no test set
+                    run["test"] = None if tool.startswith("random") else solver.par(options, sets[family]["test"])
                     run["seconds"] = time.monotonic() - t0
                     data["runs"][key] = run
                     save(args.cache, data)
-                    print(f"{key}: test PAR10 {run['test'][0]:.3f} ({run['test'][1]} timeouts) in "
-                          f"{run['seconds']:.0f} s", flush=True)
+                    tested = f"test PAR10 {run['test'][0]:.3f} ({run['test'][1]} timeouts)" if run["test"] else "ran"
+                    print(f"{key}: {tested} in {run['seconds']:.0f} s", flush=True)
     if args.table:
         for other in args.merge:
             data["runs"] = {**load(other)["runs"], **data["runs"]}
@@ -442,7 +455,8 @@ def table(data: dict[str, Any], families: list[str], tools: list[str], workers: 
             for tool in tools:
                 runs = [data["runs"].get(f"{tool}/{family}/{w}/{s}/{budget:g}/{cutoff:g}") for s in range(seeds)]
                 got = [r for r in runs if r]
-                cells.append(f"{statistics.median(r['test'][0] for r in got):.3f}" if got else "-")
+                tested = [r["test"][0] for r in got if r.get("test")]
+                cells.append(f"{statistics.median(tested):.3f}" if tested else "-")
                 with contextlib.suppress(KeyError, statistics.StatisticsError):
                     if tool != "irace" and got:
                         extra.append(f"| {family} | {w} | {tool} | {statistics.median(r['trials'] for r in got):.0f} | "
