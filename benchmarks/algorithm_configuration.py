@@ -398,6 +398,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench/ac.json"))
     parser.add_argument("--table", action="store_true", help="print the table of what the cache holds")
     parser.add_argument("--no-run", action="store_true", help="run nothing: with --table, only the table")
+    parser.add_argument("--retest", type=Path, help="run every final configuration of the cache (and --merge) "
+                        "again on the test set, interleaved, and write the table here")
     args = parser.parse_args()
     folder = args.cache.parent / "ac-instances"
     sets = make_instances(folder, args.n)
@@ -436,10 +438,55 @@ def main() -> None:
                     save(args.cache, data)
                     tested = f"test PAR10 {run['test'][0]:.3f} ({run['test'][1]} timeouts)" if run["test"] else "ran"
                     print(f"{key}: {tested} in {run['seconds']:.0f} s", flush=True)
-    if args.table:
+    if args.table or args.retest:
         for other in args.merge:
             data["runs"] = {**load(other)["runs"], **data["runs"]}
+    if args.table:
         print(table(data, families, tools, workers, args.seeds, args.budget, args.cutoff))
+    if args.retest:
+        results = retest(data, sets, families, default, args.cutoff)
+        args.retest.write_text(json.dumps(results, indent=1) + "\n")
+        print(retest_table(results, families, tools, workers, args.seeds, args.budget, args.cutoff))
+
+
+def retest(data: dict[str, Any], sets: dict[str, dict[str, list[str]]], families: list[str], default: list[str],
+           cutoff: float) -> dict[str, list[float]]:
+    """Test PAR10 and timeouts of minisat's default and of every final configuration, measured
+    again in one process: formula by formula, every configuration in turn (in a rotating order),
+    so that the machine's load weighs on all of them alike, as it did not on runs made apart."""
+    out: dict[str, list[float]] = {}
+    for family in families:
+        finals = {f"default/{family}": default}
+        finals.update({k: r["options"] for k, r in sorted(data["runs"].items())
+                       if k.split("/")[1:2] == [family] and r.get("options") and r.get("test")})
+        labels, solver = list(finals), Solver(cutoff)
+        costs: dict[str, list[float]] = {k: [] for k in labels}
+        for n, instance in enumerate(sets[family]["test"]):
+            for label in labels[n % len(labels):] + labels[: n % len(labels)]:
+                solved, used = solver.run(finals[label], instance, 0)
+                costs[label].append(used if solved else PAR * cutoff)
+        out.update({k: [statistics.fmean(v), sum(c >= PAR * cutoff for c in v)] for k, v in costs.items()})
+    return out
+
+
+def retest_table(results: dict[str, list[float]], families: list[str], tools: list[str], workers: list[int],
+                 seeds: int, budget: float, cutoff: float) -> str:
+    lines = ["| family | workers | tool | " + " | ".join(f"seed {s}" for s in range(seeds)) +
+             " | median | median / default |", "|---|---|---|" + "---:|" * (seeds + 2)]
+    for family in families:
+        base = results.get(f"default/{family}", [math.nan])[0]
+        lines.append(f"| {family} | | default | " + " | ".join(f"{base:.3f}" for _ in range(seeds)) +
+                     f" | {base:.3f} | 1.00 |")
+        for w in workers:
+            for tool in tools:
+                got = [results.get(f"{tool}/{family}/{w}/{s}/{budget:g}/{cutoff:g}") for s in range(seeds)]
+                if not any(got):
+                    continue
+                cells = [f"{g[0]:.3f}" + (f" ({g[1]:.0f} timeouts)" if g[1] else "") if g else "-" for g in got]
+                median = statistics.median(g[0] for g in got if g)
+                lines.append(f"| {family} | {w} | {tool} | " + " | ".join(cells) +
+                             f" | {median:.3f} | {median / base:.2f} |")
+    return "\n".join(lines)
 
 
 def table(data: dict[str, Any], families: list[str], tools: list[str], workers: list[int], seeds: int,
