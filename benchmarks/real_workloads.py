@@ -20,8 +20,11 @@ Deterministic problems: the best cost evaluated so far. Noisy problems: the mean
 tool's incumbent (its own choice: mpismac's and SMAC3's incumbent, Optuna's best trial)
 re-evaluated on held-out seeds 1000..1004 ("validated"), so a lucky split does not count. The
 optimum is unknown, so regret = value - the best value any run of any tool in the cache reached
-on that problem (same --trials), floored at 1e-6; the median raw error is shown beside it. The
-optimizer's CPU per trial is the process CPU time of its ask and tell calls over the trials.
+on that problem (same --trials), floored at 1e-4 (errors closer than 0.01 percentage points are
+ties: less than one sample of these datasets, and than the surrogate resolves), so that two tools
+that both reach the best value tie instead of dividing by noise; the median raw error is shown
+beside it. The optimizer's CPU per trial is the process CPU time of its ask and tell calls over
+the trials.
 
 The cache (--cache, JSON lines) gets one record per (tool, problem, seed, trials) when the run
 ends: the cost of every trial, the incumbent's cost as the tool reports it after each trial, the
@@ -58,7 +61,7 @@ from real_problems import PROBLEMS, RealProblem  # noqa: E402
 TOOLS = ("ours", "smac3", "tpe")
 CHECKPOINTS = (50, 100)
 VALIDATION_SEEDS = tuple(range(1000, 1005))
-FLOOR = 1e-6
+FLOOR = 1e-4  # regret below this is a tie (see the docstring)
 GROUPS = ("all", "lcbench", "sklearn", "sklearn noisy")  # of problems, for the ratios
 
 
@@ -315,6 +318,10 @@ def table(runs: dict[Key, dict[str, Any]], tools: list[str], problems: list[str]
                 parts.append(f"@{m} {ratio:.3g} ({raw:.3g})")
             if n:
                 lines.append(f"- ours / {other}, {group} ({n} problems): " + ", ".join(parts))
+        for m in marks:
+            mine, theirs = regrets[("ours", m)], regrets[(other, m)]
+            worse = [p for p in mine if p in theirs and mine[p] > theirs[p]]
+            lines.append(f"- ours behind {other} @{m} on {len(worse)}: {', '.join(worse) or 'none'}")
     lines += [
         "",
         "Optimizer CPU per trial, median over runs: "

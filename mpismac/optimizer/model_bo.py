@@ -53,9 +53,15 @@ N_SAMPLES = 32  # several objectives, models other than a forest: draws per pred
 
 
 def log_scaled(costs: np.ndarray) -> np.ndarray:
-    """log(cost - min + delta): long tails (Rosenbrock) compressed, order kept."""
+    """log(cost - min + delta): long tails (Rosenbrock) compressed, order kept. When several
+    configurations tie at the best cost (validation errors come in steps of one sample), delta is
+    at least the step to the next value: a plateau a few log units below everything else made
+    the acquisition propose on it again and again."""
     low = costs.min()
     delta = max(1e-12, 1e-2 * (float(np.median(costs)) - low))
+    above = costs[costs > low]
+    if len(above) and np.count_nonzero(costs == low) > 1:  # ties at the best: a plateau (CV errors)
+        delta = max(delta, float(above.min()) - low)  # must not make the plateau a deep well
     return np.log(costs - low + delta)
 
 
