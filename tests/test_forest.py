@@ -18,6 +18,7 @@ from scipy.stats import norm
 
 from mpismac import Optimizer, Scenario
 from mpismac.optimizer.acquisition import log_ei
+from mpismac.optimizer.model_bo import log_scaled
 from mpismac.optimizer.vectors import VectorSpace
 
 
@@ -154,3 +155,17 @@ def test_blackbox_gp_facade_optimizes_and_handles_conditional_spaces():
         opt.tell(info, (np.log10(info.config.get("C", 1e3)) - 1) ** 2 + info.config["lr"])
     random_median = float(np.median([_regret("random", s, 30) for s in range(5)]))
     assert _regret("blackbox", 0, 30) < random_median / 4
+
+
+@pytest.mark.fast
+def test_ties_at_the_best_cost_do_not_make_a_deep_well_of_the_model_target():
+    """Cross-validation errors come in steps: many configurations share the best one. Scaled
+    with a delta from the median alone, that plateau lay far below the next value (here 1.25 log
+    units, 4.6 on an SVM's run) and the acquisition kept proposing on it; the step to the next
+    value now counts at most log 2."""
+    plateau = np.array([0.0112] * 6 + [0.0169, 0.0281, 0.45, 0.60, 0.97, 1.0])
+    y = log_scaled(plateau)
+    assert y[6] - y[0] <= np.log(2) + 1e-9
+    smooth = np.random.default_rng(0).random(30)  # no ties: scaled as before, delta from the median
+    low = smooth.min()
+    assert np.allclose(log_scaled(smooth), np.log(smooth - low + 1e-2 * (np.median(smooth) - low)))
