@@ -188,7 +188,7 @@ def table(got: dict[tuple, dict[str, Any]], tools: list[str], problems: list[str
         f"{t} target | {t} 1 worker, s | {t} {workers} workers, s | {t} speed-up" for t in tools)
     if "smac3" in tools and "ours" in tools:
         head += f" | smac3 {workers} workers to ours' target, s"
-    lines = [head + " |", "|---|" + "---:|" * (head.count("|") - 2)]
+    lines = [head + " |", "|---|" + "---:|" * (head.count("|") - 1)]
     speedups: dict[str, list[float]] = {t: [] for t in tools}
     for p in problems:
         cells, complete = [], False
