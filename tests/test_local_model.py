@@ -42,6 +42,22 @@ def test_too_few_points_or_a_repeated_point_give_no_step():
     assert local_step(VectorSpace(line), rows, (rows[:, 0] - 0.5) ** 2) is None
 
 
+def test_a_step_next_to_a_running_one_is_not_proposed_again():
+    """With several workers the best point's step is often running already: a step next to it
+    would say the same, so it is taken around the next best points, or not at all (the
+    acquisition proposes instead) when theirs land there too, as in this single valley."""
+    space = VectorSpace(ConfigurationSpace({f"x{i}": (0.0, 1.0) for i in range(4)}))
+    rng = np.random.default_rng(0)
+    rows = np.clip(OPTIMUM + rng.normal(0, 0.05, (40, 4)), 0, 1)
+    costs = _bowl(rows)
+    first = local_step(space, rows, costs)
+    nudged = np.clip(first + 1e-3, 0, 1)  # a running step, not exactly where this one lands
+    second = local_step(space, rows, costs, avoid=nudged[None])
+    assert second is None or np.linalg.norm(second - first) > 1e-2
+    far = np.clip(first + 0.3, 0, 1)
+    assert np.array_equal(local_step(space, rows, costs, avoid=far[None]), first)
+
+
 def test_hpo_pins_down_a_smooth_optimum_with_local_steps():
     """The forest alone ends around 1e-2 here (its mean never points past the best cost seen);
     local steps take the run to 1e-5, and they are what improved the incumbent last."""

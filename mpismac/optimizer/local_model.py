@@ -23,6 +23,8 @@ NEWTON_RADIUS = 0.5  # longest step to a convex model's minimum, in units of the
 BOX_RADIUS = 0.1  # longest step per hyperparameter when the model is not convex (fitting radius units)
 RIDGE = 1e-6
 SAME = 1e-6  # a step closer than this (per hyperparameter, unit cube) to a point run is that point
+SPREAD = 0.25  # a local step this close to a running one (fitting radius units) says the same
+CENTRES = 3  # points tried as a local step's centre when the best ones' steps are running
 LOCAL = "local"  # the origin of a configuration that a local step proposed
 
 
@@ -31,25 +33,35 @@ def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray,
     """A row (vector encoding) at the minimum of the quadratic model around the best of `rows`
     (lowest of `costs`), moving its active numeric hyperparameters only; None when too few
     points share the best one's other values or the step lands on (within SAME of) a row of
-    `rows` or of `avoid` (trials running, proposals prepared)."""
-    best = int(np.argmin(costs))
+    `rows` or of `avoid` (trials running, proposals prepared). A step that lands near a row
+    of `avoid` is taken around the next best point instead, up to CENTRES of them."""
+    for best in np.argsort(costs, kind="stable")[:CENTRES]:
+        row, near = _step_from(space, rows, costs, int(best), avoid)
+        if not near:
+            return row
+    return None
+
+
+def _step_from(space: VectorSpace, rows: np.ndarray, costs: np.ndarray, best: int,
+               avoid: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
+    """The local step around rows[best], and whether it was refused for lying near `avoid`."""
     center = rows[best]
     num = space.numeric & ~np.isnan(center)
     n = int(num.sum())
     if n == 0:
-        return None
+        return None, False
     feats = space.features(rows)
     same = np.all(feats[:, ~num] == feats[best, ~num], axis=1)
     offsets = rows[same][:, num] - center[num]
     m = math.ceil(FIT_POINTS * (1 + 2 * n))
     if len(offsets) < m:
-        return None
+        return None, False
     dist = np.linalg.norm(offsets, axis=1)
     near = np.argsort(dist, kind="stable")[:m]
     radius = float(dist[near[-1]])
     y = costs[same][near]
     if radius <= 0 or not np.ptp(y) > 0:
-        return None
+        return None, False
     u = offsets[near] / radius  # the fit is done in units of the radius: well conditioned at any scale
     w = np.exp(-0.5 * (dist[near] / radius) ** 2)
     design = np.hstack([np.ones((m, 1)), u, u**2]) * w[:, None]
@@ -67,9 +79,16 @@ def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray,
     row[num] = np.clip(center[num] + step * radius, 0.0, 1.0)
     row = space.repair(space.snap(row[None]))
     if not len(row):
-        return None
-    taken = feats if avoid is None or not len(avoid) else np.vstack([feats, space.features(avoid)])
-    return None if (np.abs(taken - space.features(row)) < SAME).all(axis=1).any() else row[0]
+        return None, False
+    mine = space.features(row)
+    if (np.abs(feats - mine) < SAME).all(axis=1).any():
+        return None, False
+    if avoid is None or not len(avoid):
+        return row[0], False
+    others = space.features(avoid)
+    same_kind = np.all(others[:, ~num] == mine[0, ~num], axis=1)
+    d = np.linalg.norm(others[same_kind][:, num] - mine[0, num], axis=1)
+    return (None, True) if len(d) and d.min() < SPREAD * radius + SAME else (row[0], False)
 
 
 def _box_minimum(slope: np.ndarray, curvature: np.ndarray, half_width: float) -> np.ndarray:
