@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
-import json
 import math
 import statistics
 import sys
@@ -38,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_problems import PROBLEMS  # noqa: E402
-from real_workloads import DRIVERS, VALIDATION_SEEDS, append  # noqa: E402
+from real_workloads import DRIVERS, VALIDATION_SEEDS, append, load_cache  # noqa: E402
 
 SERIAL_TRIALS = 100
 
@@ -164,13 +163,7 @@ def main() -> None:
 
 
 def load_runs(path: Path) -> dict[tuple, dict[str, Any]]:
-    out: dict[tuple, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                out[(r["tool"], r["problem"], r["seed"], r["trials"], r["workers"], r["duration"])] = r
-    return out
+    return load_cache(path, ("tool", "problem", "seed", "trials", "workers", "duration"))
 
 
 def _times(runs: list[dict[str, Any]], target: float) -> tuple[float, int]:

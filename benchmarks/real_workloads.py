@@ -241,13 +241,14 @@ def run(tool: str, name: str, seed: int, trials: int) -> dict[str, Any]:
 Key = tuple[str, str, int, int]
 
 
-def load_cache(path: Path) -> dict[Key, dict[str, Any]]:
-    runs: dict[Key, dict[str, Any]] = {}
+def load_cache(path: Path, fields: tuple[str, ...] = ("tool", "problem", "seed", "trials")) -> dict[tuple, Any]:
+    """The cache's records by the values of `fields` (a later line replaces an earlier one)."""
+    runs: dict[tuple, dict[str, Any]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                runs[(r["tool"], r["problem"], r["seed"], r["trials"])] = r
+                runs[tuple(r[f] for f in fields)] = r
     return runs
 
 

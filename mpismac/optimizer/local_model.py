@@ -35,22 +35,24 @@ def local_step(space: VectorSpace, rows: np.ndarray, costs: np.ndarray,
     points share the best one's other values or the step lands on (within SAME of) a row of
     `rows` or of `avoid` (trials running, proposals prepared). A step that lands near a row
     of `avoid` is taken around the next best point instead, up to CENTRES of them."""
+    feats = space.features(rows)
+    others = space.features(avoid) if avoid is not None and len(avoid) else None
     for best in np.argsort(costs, kind="stable")[:CENTRES]:
-        row, near = _step_from(space, rows, costs, int(best), avoid)
+        row, near = _step_from(space, rows, costs, int(best), feats, others)
         if not near:
             return row
     return None
 
 
-def _step_from(space: VectorSpace, rows: np.ndarray, costs: np.ndarray, best: int,
-               avoid: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
-    """The local step around rows[best], and whether it was refused for lying near `avoid`."""
+def _step_from(space: VectorSpace, rows: np.ndarray, costs: np.ndarray, best: int, feats: np.ndarray,
+               others: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
+    """The local step around rows[best] (`feats`: the features of `rows`; `others`: those of
+    the rows to avoid), and whether it was refused for lying near one of `others`."""
     center = rows[best]
     num = space.numeric & ~np.isnan(center)
     n = int(num.sum())
     if n == 0:
         return None, False
-    feats = space.features(rows)
     same = np.all(feats[:, ~num] == feats[best, ~num], axis=1)
     offsets = rows[same][:, num] - center[num]
     m = math.ceil(FIT_POINTS * (1 + 2 * n))
@@ -83,9 +85,8 @@ def _step_from(space: VectorSpace, rows: np.ndarray, costs: np.ndarray, best: in
     mine = space.features(row)
     if (np.abs(feats - mine) < SAME).all(axis=1).any():
         return None, False
-    if avoid is None or not len(avoid):
+    if others is None:
         return row[0], False
-    others = space.features(avoid)
     same_kind = np.all(others[:, ~num] == mine[0, ~num], axis=1)
     d = np.linalg.norm(others[same_kind][:, num] - mine[0, num], axis=1)
     return (None, True) if len(d) and d.min() < SPREAD * radius + SAME else (row[0], False)
